@@ -21,15 +21,7 @@ export class PlistReal {
 
 /** Any value a property list can hold. */
 export type PlistValue =
-  | string
-  | number
-  | bigint
-  | boolean
-  | Date
-  | Uint8Array
-  | PlistReal
-  | PlistValue[]
-  | PlistDict;
+  string | number | bigint | boolean | Date | Uint8Array | PlistReal | PlistValue[] | PlistDict;
 
 /** A `<dict>`: string keys in file order. */
 export interface PlistDict {
@@ -51,7 +43,12 @@ export function isPlistDict(v: unknown): v is PlistDict {
 /** Sets `key` on `dict` as an own data property, safe for `__proto__`, `constructor` and friends. */
 export function setDictKey(dict: PlistDict, key: string, value: PlistValue): void {
   if (key === '__proto__') {
-    Object.defineProperty(dict, key, { value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(dict, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   } else {
     dict[key] = value;
   }

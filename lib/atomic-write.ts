@@ -25,9 +25,21 @@ export async function writeFileAtomic(
   const handle = await open(tmp, 'w', options.mode ?? 0o644);
   try {
     const chunks = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
-    for (const chunk of chunks) {
-      if (typeof chunk === 'string') await handle.write(chunk);
-      else await handle.write(chunk);
+    // writev in batches below IOV_MAX: catalogs are written as thousands of fragments.
+    for (let i = 0; i < chunks.length; i += 512) {
+      const batch = chunks
+        .slice(i, i + 512)
+        .map((c) => (typeof c === 'string' ? Buffer.from(c) : c));
+      const total = batch.reduce((n, b) => n + b.byteLength, 0);
+      const { bytesWritten } = await handle.writev(batch);
+      if (bytesWritten < total) {
+        // A short writev (rare on regular files): write the rest plainly.
+        let rest = Buffer.concat(batch).subarray(bytesWritten);
+        while (rest.length > 0) {
+          const { bytesWritten: n } = await handle.write(rest);
+          rest = rest.subarray(n);
+        }
+      }
     }
     await handle.sync();
   } catch (e) {

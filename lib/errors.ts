@@ -65,7 +65,11 @@ export class PlistError extends AppError {
 
   constructor(
     message: string,
-    where: { source?: string | undefined; line?: number | undefined; offset?: number | undefined } = {},
+    where: {
+      source?: string | undefined;
+      line?: number | undefined;
+      offset?: number | undefined;
+    } = {},
   ) {
     const at =
       where.line !== undefined
