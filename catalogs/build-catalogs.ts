@@ -5,7 +5,7 @@
  *   2. `assignCatalogs`: every prepared item + the listing of pkgs/ → catalog membership and findings.
  * `buildCatalogs` composes both for library callers.
  */
-import { isPlistDict, type PlistDict, type PlistValue } from '../formats/plist-value.js';
+import { isPlistDict, setDictKey, type PlistDict, type PlistValue } from '../formats/plist-value.js';
 
 /** Stable kinds of catalog findings, for callers that decide severity themselves (`repo check`). */
 export type CatalogFindingKind =
@@ -112,13 +112,7 @@ export function prepareCatalogItem(file: string, value: PlistValue): PrepareResu
   const pkginfo: PlistDict = {};
   for (const key of Object.keys(value)) {
     if (isStrippedKey(key)) continue;
-    // Own-property copy that keeps `__proto__` as data.
-    Object.defineProperty(pkginfo, key, {
-      value: value[key],
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    setDictKey(pkginfo, key, value[key]!);
   }
 
   const rawCatalogs = value['catalogs'];

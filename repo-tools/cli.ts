@@ -6,8 +6,6 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AppError, describeError } from '../lib/errors.js';
 import { streamLogger } from '../lib/log.js';
 import { terminalProgress } from '../lib/progress.js';
-import { makeCatalogs } from './commands/makecatalogs.js';
-import { checkRepo } from './commands/check.js';
 
 /** Where the CLI writes; injected so tests can capture output. */
 export interface CliIo {
@@ -82,6 +80,8 @@ export async function runRepoCli(argv: string[], io: CliIo): Promise<number> {
           quiet,
           verbose: values['verbose'] === true,
         });
+        // Commands load on demand: makecatalogs must not pay for check's schema compiler at start-up.
+        const { makeCatalogs } = await import('./commands/makecatalogs.js');
         const result = await makeCatalogs({
           repo: repoArg(positionals, io),
           skipPkgCheck: values['skip-pkg-check'] === true,
@@ -100,6 +100,7 @@ export async function runRepoCli(argv: string[], io: CliIo): Promise<number> {
           err: io.stderr,
           quiet: values['quiet'] === true,
         });
+        const { checkRepo } = await import('./commands/check.js');
         const result = await checkRepo({ repo: repoArg(positionals, io), logger });
         return result.exitCode;
       }

@@ -1,10 +1,11 @@
 /**
- * Worker-thread entry for makecatalogs: reads the pkginfo files it is given and posts the packed
- * results back, transferring the fragment buffer instead of copying it.
+ * Worker-thread entry for makecatalogs: claims chunks of pkginfo files from the shared counter,
+ * reads them, and posts the packed results back, transferring the fragment buffer.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { packResults, readPkginfo, type PkginfoFile } from './pkginfo-reader.js';
+import { packResults, readClaimed, type PkginfoFile } from './pkginfo-reader.js';
 
-const files = workerData as PkginfoFile[];
-const packed = packResults(files.map(readPkginfo));
+const { files, counter } = workerData as { files: PkginfoFile[]; counter: SharedArrayBuffer };
+const { indexes, results } = readClaimed(files, new Int32Array(counter));
+const packed = packResults(indexes, results);
 parentPort?.postMessage(packed, [packed.blob]);

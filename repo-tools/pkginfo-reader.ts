@@ -1,10 +1,10 @@
 /**
  * Reads pkginfo files for makecatalogs: parse, prepare (strip keys, note catalogs and installer
  * items) and serialise each as a catalog fragment. Synchronous on purpose: for thousands of small
- * files, sync reads are several times faster in Node than promise-based ones, and the work is split
- * across threads instead (see pkginfo-reader-worker.ts).
+ * files, sync reads are several times faster in Node than promise-based ones; the work is shared
+ * between threads instead, each taking chunks from one shared counter until none are left.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import {
   prepareCatalogItem,
   type CatalogCandidate,
@@ -12,6 +12,7 @@ import {
 } from '../catalogs/index.js';
 import { buildPlistFragment, parsePlist } from '../formats/index.js';
 import { describeError } from '../lib/errors.js';
+import { fileKey, type FileKey } from './makecatalogs-cache.js';
 
 /** A pkginfo file to read: its path under pkgsinfo/ and on disk. */
 export interface PkginfoFile {
@@ -19,29 +20,52 @@ export interface PkginfoFile {
   fullPath: string;
 }
 
-/** What reading one pkginfo produced. */
+/** What reading one pkginfo produced; `key` was taken before the bytes were read. */
 export type PkginfoReadResult =
   | {
       path: string;
+      key: FileKey;
       ok: true;
       candidate: CatalogCandidate | null;
       findings: CatalogFinding[];
       fragment: Buffer;
     }
-  | { path: string; ok: false; error: string };
+  | { path: string; key: FileKey | null; ok: false; error: string };
 
-/** Reads, parses and serialises one pkginfo; a file that is not a plist yields `ok: false`. */
+function readWithKey(fullPath: string): { key: FileKey; bytes: Buffer } {
+  const fd = openSync(fullPath, 'r');
+  try {
+    // fstat on the descriptor we read from: the key can only be older than the bytes, never newer.
+    const key = fileKey(fstatSync(fd));
+    const bytes = Buffer.allocUnsafe(key.size);
+    let at = 0;
+    while (at < bytes.length) {
+      const n = readSync(fd, bytes, at, bytes.length - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return { key, bytes: at === bytes.length ? bytes : bytes.subarray(0, at) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads, parses and serialises one pkginfo; a file that cannot be read or parsed yields `ok: false`. */
 export function readPkginfo(file: PkginfoFile): PkginfoReadResult {
   const where = `pkgsinfo/${file.path}`;
+  let key: FileKey | null = null;
   let value;
   try {
-    value = parsePlist(readFileSync(file.fullPath), { source: where });
+    const read = readWithKey(file.fullPath);
+    key = read.key;
+    value = parsePlist(read.bytes, { source: where });
   } catch (e) {
-    return { path: file.path, ok: false, error: describeError(e) };
+    return { path: file.path, key, ok: false, error: describeError(e) };
   }
   const prepared = prepareCatalogItem(file.path, value);
   return {
     path: file.path,
+    key,
     ok: true,
     candidate: prepared.item?.candidate ?? null,
     findings: prepared.findings,
@@ -51,8 +75,36 @@ export function readPkginfo(file: PkginfoFile): PkginfoReadResult {
   };
 }
 
+/** Chunks of files claimed at a time from the shared counter. */
+export const CHUNK = 128;
+
+/**
+ * Reads files by claiming chunks from `counter` (shared with other threads) until none are left;
+ * returns the indexes it read and their results.
+ */
+export function readClaimed(
+  files: readonly PkginfoFile[],
+  counter: Int32Array,
+  onProgress?: (claimedSoFar: number) => void,
+): { indexes: number[]; results: PkginfoReadResult[] } {
+  const indexes: number[] = [];
+  const results: PkginfoReadResult[] = [];
+  for (;;) {
+    const start = Atomics.add(counter, 0, CHUNK);
+    if (start >= files.length) break;
+    const end = Math.min(files.length, start + CHUNK);
+    for (let i = start; i < end; i++) {
+      indexes.push(i);
+      results.push(readPkginfo(files[i]!));
+    }
+    onProgress?.(end);
+  }
+  return { indexes, results };
+}
+
 /** The transferable form of many results: fragments packed into one buffer. */
 export interface PackedResults {
+  indexes: number[];
   results: (
     | Omit<Extract<PkginfoReadResult, { ok: true }>, 'fragment'>
     | Extract<PkginfoReadResult, { ok: false }>
@@ -62,7 +114,7 @@ export interface PackedResults {
 }
 
 /** Packs results so a worker can hand them over without copying each fragment. */
-export function packResults(results: PkginfoReadResult[]): PackedResults {
+export function packResults(indexes: number[], results: PkginfoReadResult[]): PackedResults {
   const lengths = results.map((r) => (r.ok ? r.fragment.length : 0));
   const blob = new ArrayBuffer(lengths.reduce((a, b) => a + b, 0));
   const view = new Uint8Array(blob);
@@ -74,7 +126,7 @@ export function packResults(results: PkginfoReadResult[]): PackedResults {
     const { fragment: _fragment, ...rest } = r;
     return rest;
   });
-  return { results: light, lengths, blob };
+  return { indexes, results: light, lengths, blob };
 }
 
 /** Reverses packResults. */

@@ -35,7 +35,7 @@ import {
   type FileKey,
 } from '../makecatalogs-cache.js';
 import {
-  readPkginfo,
+  readClaimed,
   unpackResults,
   type PackedResults,
   type PkginfoReadResult,
@@ -50,6 +50,8 @@ export interface MakeCatalogsOptions {
   cache?: boolean;
   /** Overrides where the cache lives (tests). */
   cachePath?: string;
+  /** Files changed this long before the run are not trusted from the cache next time (default 1000 ms). */
+  racyWindowMs?: number;
   /** Read in a worker thread too when at least this many files need reading (default 2000). */
   parallelThreshold?: number;
   logger: Logger;
@@ -85,42 +87,49 @@ interface Item {
   key: FileKey;
   candidate: CatalogCandidate | null;
   findings: CatalogFinding[];
-  fragment: Buffer;
+  /** Byte length of the item's catalog fragment. */
+  length: number;
+  /** The fragment, when it was serialised this run; else it is read from catalogs/all at `at`. */
+  fragment?: Buffer;
+  at?: number;
 }
 
-/** Reads `files` on this thread and, for big batches, half of them on a worker thread. */
+/**
+ * Reads `files` on this thread and, for big batches, on a worker thread too; both claim chunks from
+ * one shared counter, so neither waits while the other still has work.
+ */
 async function readAll(
   files: RepoEntry[],
   threshold: number,
   progress: Progress,
 ): Promise<{ results: PkginfoReadResult[]; threads: number }> {
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const report = (n: number): void =>
+    progress.update('Reading pkginfo', Math.min(n, files.length), files.length);
   // The worker runs compiled code only; under a TS test runner everything stays on this thread.
-  const workerUrl = new URL('../pkginfo-reader-worker.js', import.meta.url);
   const canFork = import.meta.url.endsWith('.js') && files.length >= threshold;
   if (!canFork) {
-    const results = files.map((f, i) => {
-      progress.update('Reading pkginfo', i + 1, files.length);
-      return readPkginfo(f);
-    });
+    const { results } = readClaimed(files, counter, report);
     return { results, threads: 1 };
   }
-  const half = Math.floor(files.length / 2);
-  const theirs = files.slice(half);
-  const worker = new Worker(workerUrl, { workerData: theirs });
-  const fromWorker = new Promise<PkginfoReadResult[]>((resolve, reject) => {
-    worker.once('message', (packed: PackedResults) => resolve(unpackResults(packed)));
+  const worker = new Worker(new URL('../pkginfo-reader-worker.js', import.meta.url), {
+    workerData: { files, counter: counter.buffer },
+  });
+  const fromWorker = new Promise<PackedResults>((resolve, reject) => {
+    worker.once('message', resolve);
     worker.once('error', reject);
     worker.once(
       'exit',
       (code) => code !== 0 && reject(new Error(`pkginfo reader thread exited with ${code}`)),
     );
   });
-  const mine = files.slice(0, half).map((f, i) => {
-    progress.update('Reading pkginfo', i + 1, half);
-    return readPkginfo(f);
-  });
-  const results = [...mine, ...(await fromWorker)];
+  const mine = readClaimed(files, counter, report);
+  const theirs = await fromWorker;
   await worker.terminate();
+  const results = new Array<PkginfoReadResult>(files.length);
+  mine.indexes.forEach((i, k) => (results[i] = mine.results[k]!));
+  const unpacked = unpackResults(theirs);
+  theirs.indexes.forEach((i, k) => (results[i] = unpacked[k]!));
   return { results, threads: 2 };
 }
 
@@ -146,7 +155,7 @@ async function writeIfChanged(path: string, chunks: Buffer[], current?: Buffer):
 }
 
 function statKey(path: string): FileKey | undefined {
-  const s = statSync(path, { bigint: true, throwIfNoEntry: false });
+  const s = statSync(path, { throwIfNoEntry: false });
   return s?.isFile() ? fileKey(s) : undefined;
 }
 
@@ -163,17 +172,20 @@ export async function makeCatalogs(options: MakeCatalogsOptions): Promise<MakeCa
   const catalogsDir = join(repo, 'catalogs');
   const allPath = join(catalogsDir, 'all');
 
-  const files = listRepoFiles(repo, 'pkgsinfo');
-  // Stat before reading: a file edited mid-run is then re-read next time, never cached stale.
-  const keys = files.map((f) => fileKey(statSync(f.fullPath, { bigint: true })));
   const cache: CatalogCache = useCache ? readCatalogCache(cachePath, repoReal, tool) : emptyCache();
+  const nextCache: CatalogCache = emptyCache();
+  const dirCache = { previous: cache.dirs, next: nextCache.dirs };
+  const files = listRepoFiles(repo, 'pkgsinfo', dirCache);
+
+  // With a cache, stat every file first to find what changed; the key is taken before any read, so a
+  // file edited mid-run is re-read next time, never cached stale. Without one, readers fstat instead.
+  const keys: (FileKey | undefined)[] =
+    cache.entries.size > 0 ? files.map((f) => fileKey(statSync(f.fullPath))) : [];
 
   // Fragments of cached items live in catalogs/all, if it is still the file this cache wrote.
   const allRecord = cache.catalogs.get('all');
-  const allOnDisk = statKey(allPath);
-  let allBytes: Buffer | undefined;
+  const fragmentsUsable = allRecord !== undefined && sameKey(allRecord.key, statKey(allPath));
   const hits = new Map<string, CacheEntry>();
-  const fragmentsUsable = allRecord !== undefined && sameKey(allRecord.key, allOnDisk);
   files.forEach((f, i) => {
     const entry = cache.entries.get(f.path);
     if (!entry || !sameKey(entry.key, keys[i])) return;
@@ -181,8 +193,11 @@ export async function makeCatalogs(options: MakeCatalogsOptions): Promise<MakeCa
     if (entry.at !== undefined && !fragmentsUsable) return;
     hits.set(f.path, entry);
   });
-  if (fragmentsUsable && [...hits.values()].some((e) => e.at !== undefined))
-    allBytes = readFileSync(allPath);
+  // Read lazily: an unchanged repo writes no catalog and so never needs the bytes.
+  let allBytes: Buffer | undefined;
+  const loadAll = (): Buffer => (allBytes ??= readFileSync(allPath));
+  const fragmentOf = (m: Item): Buffer =>
+    m.fragment ?? (m.at !== undefined ? loadAll().subarray(m.at, m.at + m.length) : Buffer.alloc(0));
 
   const misses = files.filter((f) => !hits.has(f.path));
   const { results, threads } = await readAll(misses, options.parallelThreshold ?? 2000, progress);
@@ -191,16 +206,19 @@ export async function makeCatalogs(options: MakeCatalogsOptions): Promise<MakeCa
 
   const findings: CatalogFinding[] = [];
   const items: Item[] = [];
-  files.forEach((f, i) => {
-    const key = keys[i]!;
+  for (const f of files) {
     const hit = hits.get(f.path);
     if (hit) {
-      const fragment =
-        hit.at !== undefined && allBytes
-          ? allBytes.subarray(hit.at, hit.at + (hit.length ?? 0))
-          : Buffer.alloc(0);
-      items.push({ path: f.path, key, candidate: hit.candidate, findings: hit.findings, fragment });
-      return;
+      const item: Item = {
+        path: f.path,
+        key: hit.key,
+        candidate: hit.candidate,
+        findings: hit.findings,
+        length: hit.length ?? 0,
+      };
+      if (hit.at !== undefined) item.at = hit.at;
+      items.push(item);
+      continue;
     }
     const r = fresh.get(f.path)!;
     if (!r.ok) {
@@ -210,21 +228,23 @@ export async function makeCatalogs(options: MakeCatalogsOptions): Promise<MakeCa
         file: `pkgsinfo/${f.path}`,
         message: `Unexpected error reading ${r.error}`,
       });
-      return;
+      continue;
     }
     items.push({
       path: f.path,
-      key,
+      key: r.key,
       candidate: r.candidate,
       findings: r.findings,
+      length: r.fragment.length,
       fragment: r.fragment,
     });
-  });
+  }
   for (const item of items) findings.push(...item.findings);
 
   const catalogItems = items.filter((i) => i.candidate !== null);
   let pkgs: PkgsIndex = indexPkgs([]);
-  if (!options.skipPkgCheck) pkgs = indexPkgs(listRepoFiles(repo, 'pkgs').map((e) => e.path));
+  if (!options.skipPkgCheck)
+    pkgs = indexPkgs(listRepoFiles(repo, 'pkgs', dirCache).map((e) => e.path));
   const assignment = assignCatalogs(
     catalogItems.map((i) => i.candidate!),
     pkgs,
@@ -233,7 +253,6 @@ export async function makeCatalogs(options: MakeCatalogsOptions): Promise<MakeCa
   findings.push(...assignment.findings);
 
   mkdirSync(catalogsDir, { recursive: true });
-  const nextCache: CatalogCache = emptyCache();
   const written: MakeCatalogsResult['catalogs'] = [];
   // `all` first: the cache records where each fragment sits in it.
   const names = [...assignment.catalogs.keys()].sort((a, b) =>
@@ -248,7 +267,7 @@ export async function makeCatalogs(options: MakeCatalogsOptions): Promise<MakeCa
       logger.debug('makecatalogs.item.added', `Adding pkgsinfo/${m.path} to ${name}...`);
     const path = join(catalogsDir, name);
     const fingerprint = catalogFingerprint(
-      members.map((m) => ({ path: m.path, key: m.key, length: m.fragment.length })),
+      members.map((m) => ({ path: m.path, key: m.key, length: m.length })),
     );
     const previous = cache.catalogs.get(name);
     let didWrite = false;
@@ -260,7 +279,7 @@ export async function makeCatalogs(options: MakeCatalogsOptions): Promise<MakeCa
       const chunks =
         members.length === 0
           ? [Buffer.from(buildPlist([]))]
-          : [CATALOG_OPEN, ...members.map((m) => m.fragment), CATALOG_CLOSE];
+          : [CATALOG_OPEN, ...members.map(fragmentOf), CATALOG_CLOSE];
       didWrite = await writeIfChanged(path, chunks, name === 'all' ? allBytes : undefined);
     }
     if (name === 'all') {
@@ -272,10 +291,10 @@ export async function makeCatalogs(options: MakeCatalogsOptions): Promise<MakeCa
             candidate: m.candidate,
             findings: m.findings,
             at,
-            length: m.fragment.length,
+            length: m.length,
           });
         }
-        at += m.fragment.length;
+        at += m.length;
       }
     }
     const key = statKey(path);
@@ -309,8 +328,26 @@ export async function makeCatalogs(options: MakeCatalogsOptions): Promise<MakeCa
     else logger.warn('makecatalogs.warning', `WARNING: ${f.message}`);
   }
 
-  if (useCache) {
-    await writeCatalogCache(cachePath, repoReal, tool, nextCache, runStart).catch((e: unknown) =>
+  // The cache is rewritten only when something in it changed: most runs over a big repo change nothing.
+  const dirty =
+    misses.length > 0 ||
+    hits.size !== cache.entries.size ||
+    nextCache.catalogs.size !== cache.catalogs.size ||
+    [...nextCache.catalogs].some(([n, r]) => {
+      const old = cache.catalogs.get(n);
+      return !old || old.fingerprint !== r.fingerprint || !sameKey(old.key, r.key);
+    }) ||
+    nextCache.dirs.size !== cache.dirs.size ||
+    [...nextCache.dirs].some(([d, l]) => cache.dirs.get(d) !== l);
+  if (useCache && dirty) {
+    await writeCatalogCache(
+      cachePath,
+      repoReal,
+      tool,
+      nextCache,
+      runStart,
+      options.racyWindowMs,
+    ).catch((e: unknown) =>
       logger.warn(
         'makecatalogs.cache.unwritable',
         `WARNING: could not write the cache ${cachePath}: ${describeError(e)}`,

@@ -4,7 +4,6 @@ import {
   readdir,
   writeFile,
   symlink,
-  mkdir,
   stat,
   copyFile,
   rm,
@@ -40,7 +39,14 @@ async function repoWith(spec: Parameters<typeof makeRepo>[0]): Promise<string> {
 
 async function run(repo: string, options: Partial<MakeCatalogsOptions> = {}) {
   const logger = memoryLogger();
-  const result = await makeCatalogs({ repo, logger, cachePath: join(cacheDir, 'c'), ...options });
+  // Tests change files within milliseconds of a run; the racy window is tested on its own below.
+  const result = await makeCatalogs({
+    repo,
+    logger,
+    cachePath: join(cacheDir, 'c'),
+    racyWindowMs: 0,
+    ...options,
+  });
   const messages = logger.entries.map((e) => `${e.level}: ${e.message}`);
   return { result, logger, messages };
 }
@@ -390,10 +396,6 @@ describe('the cache', () => {
         'b.plist': pkgInfo('B', '1', ['t'], { installer_type: 'nopkg' }),
       },
     });
-    // Files written in the last second are never trusted from the cache; age them.
-    const past = new Date(Date.now() - 60_000);
-    const { utimes } = await import('node:fs/promises');
-    for (const f of ['a.plist', 'b.plist']) await utimes(join(repo, 'pkgsinfo', f), past, past);
     return repo;
   }
 
@@ -410,11 +412,56 @@ describe('the cache', () => {
     const { buildPlist } = await import('../../formats/index.js');
     await writeFile(
       join(repo, 'pkgsinfo', 'b.plist'),
-      buildPlist(pkgInfo('B', '2', ['t'], { installer_type: 'nopkg' })),
+      buildPlist(pkgInfo('B', '2.0', ['t'], { installer_type: 'nopkg' })),
     );
     const { result } = await run(repo);
     expect(result.parsed).toBe(1);
-    expect(names(await catalog(repo, 't'))).toEqual(['A-1', 'B-2']);
+    expect(names(await catalog(repo, 't'))).toEqual(['A-1', 'B-2.0']);
+  });
+
+  it('picks up a pkginfo added to a folder it has listed before, and drops a deleted one', async () => {
+    const repo = await cachedRepo();
+    await run(repo);
+    const { buildPlist } = await import('../../formats/index.js');
+    await writeFile(
+      join(repo, 'pkgsinfo', 'c.plist'),
+      buildPlist(pkgInfo('C', '1', ['t'], { installer_type: 'nopkg' })),
+    );
+    await rm(join(repo, 'pkgsinfo', 'a.plist'));
+    const { result } = await run(repo);
+    expect(result.parsed).toBe(1);
+    expect(names(await catalog(repo, 't'))).toEqual(['B-1', 'C-1']);
+  });
+
+  it('notices an installer item removed from pkgs/ since the last run', async () => {
+    const repo = await repoWith({
+      pkgsinfo: { 'a.plist': pkgInfo('A', '1') },
+      pkgs: { 'apps/A-1.pkg': '' },
+    });
+    await run(repo);
+    expect(names(await catalog(repo, 'all'))).toEqual(['A-1']);
+    await rm(join(repo, 'pkgs', 'apps', 'A-1.pkg'));
+    await run(repo);
+    expect(await catalog(repo, 'all')).toEqual([]);
+  });
+
+  it('does not trust files changed within the racy window before a run', async () => {
+    const repo = await cachedRepo();
+    expect((await run(repo, { racyWindowMs: 60_000 })).result.parsed).toBe(2);
+    expect((await run(repo, { racyWindowMs: 60_000 })).result.parsed).toBe(2);
+  });
+
+  it('re-reads everything when catalogs/all was changed by someone else', async () => {
+    const repo = await cachedRepo();
+    await run(repo);
+    const all = join(repo, 'catalogs', 'all');
+    await writeFile(
+      all,
+      (await readFile(all, 'utf8')).replace('<string>A</string>', '<string>Z</string>'),
+    );
+    const { result } = await run(repo);
+    expect(result.parsed).toBe(2);
+    expect(names(await catalog(repo, 'all'))).toEqual(['A-1', 'B-1']);
   });
 
   it('notices a file replaced by one of the same size and mtime (inode and ctime change)', async () => {
