@@ -27,7 +27,9 @@ import {
 
 /** Options for `parseBinaryPlist`. */
 export interface ParseBinaryPlistOptions {
+  /** Names the file in error messages. */
   source?: string | undefined;
+  /** Deepest nesting of arrays, sets and dicts accepted (default 512). */
   maxDepth?: number | undefined;
 }
 
@@ -178,7 +180,8 @@ class BinaryPlistReader {
       case 0x4: {
         const [count, start] = this.count(at, info);
         this.need(start, count);
-        return this.bytes.slice(start, start + count);
+        // A copy, and a plain Uint8Array even when the input is a Buffer (whose slice shares memory).
+        return new Uint8Array(this.bytes.subarray(start, start + count));
       }
       case 0x5: {
         const [count, start] = this.count(at, info);
@@ -270,7 +273,8 @@ class BinaryPlistReader {
     if (intMarker >> 4 !== 0x1) throw this.fail(at + 1, 'expected an integer length');
     const sizeLog2 = intMarker & 0x0f;
     const n = this.integer(at + 2, sizeLog2, this.objectsEnd);
-    if (typeof n !== 'number' || n < 0 || n > this.objectsEnd) {
+    // Whether the payload fits is checked by the caller, which knows the element size.
+    if (typeof n !== 'number' || n < 0) {
       throw this.fail(at + 1, `invalid length ${n}`);
     }
     return [n, at + 2 + 2 ** sizeLog2];

@@ -149,9 +149,15 @@ const FORBIDDEN_CHAR =
 const SPECIAL_IN_BYTES = /[&\r\x00-\x08\x0b\x0c\x0e-\x1f\x80-\xff]/g;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const SPECIAL_IN_TEXT = /[&\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]/g;
-/** Within one segment: latin1 text known to be ASCII, and text decoded from UTF-8. */
+/** Within one segment, all but '&': for JS strings, latin1 text known to be ASCII, decoded UTF-8. */
+const NON_ENTITY_SPECIAL_IN_TEXT =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]/;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const SPECIAL_IN_ASCII = /[&\r\x00-\x08\x0b\x0c\x0e-\x1f]/g;
+const NON_ENTITY_SPECIAL_IN_ASCII = /[\r\x00-\x08\x0b\x0c\x0e-\x1f]/;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const NON_ENTITY_SPECIAL_IN_DECODED = /[\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
+/** Every special but high bytes, for a whole segment's general pass (ASCII or decoded UTF-8). */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const SPECIAL_IN_DECODED = /[&\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g;
 const HIGH_BYTE = /[\x80-\xff]/;
@@ -193,6 +199,8 @@ const CLOSE_TAG: Record<ElementKind, string> = {
 /** One parse of one document; holds the scan position and the caches that keep the scan linear. */
 class XmlPlistParser {
   private readonly n: number;
+  /** Where the document starts (after a BOM): the only place an XML declaration may be. */
+  private readonly start: number;
   private pos: number;
   /** Set by readStartTag: the tag just read was `<name/>`. */
   private isEmptyTag = false;
@@ -218,6 +226,7 @@ class XmlPlistParser {
   ) {
     this.n = s.length;
     this.pos = start;
+    this.start = start;
     this.special = new RegExp(bytes ? SPECIAL_IN_BYTES : SPECIAL_IN_TEXT);
   }
 
@@ -225,7 +234,7 @@ class XmlPlistParser {
     this.skipProlog();
     if (this.pos >= this.n) throw this.fail(this.n, 'no root element (empty document)');
     const root = this.parseTree();
-    this.skipMisc('after the root element');
+    this.skipMisc('epilog');
     if (this.pos < this.n) throw this.fail(this.pos, 'content after the root element');
     return root;
   }
@@ -275,7 +284,7 @@ class XmlPlistParser {
     const s = this.s;
     let seenDoctype = false;
     for (;;) {
-      this.skipMisc('before the root element');
+      this.skipMisc('prolog');
       if (this.pos >= this.n) return;
       if (s.startsWith('<!DOCTYPE', this.pos)) {
         if (seenDoctype) throw this.fail(this.pos, 'a second DOCTYPE');
@@ -313,7 +322,7 @@ class XmlPlistParser {
    * Skips whitespace, comments and processing instructions; stops at the next other '<' (or the
    * end). Any other text is an error: only <string>, <key> and scalars hold text.
    */
-  private skipMisc(where: string): void {
+  private skipMisc(within: ElementKind | 'prolog' | 'epilog'): void {
     const s = this.s;
     const n = this.n;
     let i = this.pos;
@@ -321,7 +330,9 @@ class XmlPlistParser {
       let c = s.charCodeAt(i);
       while (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) c = s.charCodeAt(++i);
       if (i >= n) break;
-      if (c !== 0x3c) throw this.fail(i, `text ${this.snippet(i)} is not allowed ${where}`);
+      if (c !== 0x3c) {
+        throw this.fail(i, `text ${this.snippet(i)} is not allowed ${describePlace(within)}`);
+      }
       const c1 = s.charCodeAt(i + 1);
       if (c1 === 0x21 && s.startsWith('<!--', i)) i = this.skipComment(i);
       else if (c1 === 0x3f) i = this.skipPi(i);
@@ -342,7 +353,7 @@ class XmlPlistParser {
   private skipPi(at: number): number {
     const s = this.s;
     const isDeclaration = /^<\?xml(?:[ \t\r\n?]|$)/i.test(s.slice(at, at + 6));
-    if (isDeclaration && s.slice(0, at).replace(/^\ufeff|^\xef\xbb\xbf/, '') !== '') {
+    if (isDeclaration && at !== this.start) {
       throw this.fail(at, 'an XML declaration is only allowed at the very start');
     }
     const end = s.indexOf('?>', at + 2);
@@ -375,7 +386,7 @@ class XmlPlistParser {
     for (;;) {
       const top = stack[stack.length - 1];
       if (top !== undefined) {
-        this.skipMisc(`inside <${top.kind}>`);
+        this.skipMisc(top.kind);
         if (this.pos >= n) throw this.truncated(top.openAt, top.kind);
       }
       const lt = this.pos;
@@ -509,7 +520,7 @@ class XmlPlistParser {
       if (s.startsWith('<![CDATA[', lt)) {
         throw this.fail(lt, 'a CDATA section is only allowed inside <string> or <key>');
       }
-      const where = top === undefined ? 'before the root element' : `inside <${top.kind}>`;
+      const where = describePlace(top?.kind ?? 'prolog');
       throw this.fail(lt, `unexpected markup ${this.snippet(lt)} ${where}`);
     }
     const kind = elementKind(s, lt + 1, j);
@@ -680,7 +691,8 @@ class XmlPlistParser {
    */
   private decodeSpecial(start: number, end: number): string {
     let text = this.s.slice(start, end);
-    let re = this.bytes === undefined ? SPECIAL_IN_TEXT : SPECIAL_IN_ASCII;
+    // The '&'-free variants of the special characters, to tell the hot case from the rest.
+    let re = this.bytes === undefined ? NON_ENTITY_SPECIAL_IN_TEXT : NON_ENTITY_SPECIAL_IN_ASCII;
     if (this.bytes !== undefined && HIGH_BYTE.test(text)) {
       const raw = this.bytes.subarray(start, end);
       try {
@@ -688,11 +700,50 @@ class XmlPlistParser {
       } catch {
         throw this.fail(start + firstInvalidUtf8(raw), 'invalid UTF-8 byte sequence');
       }
-      re = SPECIAL_IN_DECODED;
+      re = NON_ENTITY_SPECIAL_IN_DECODED;
     }
+    if (!re.test(text)) return this.unescapeEntities(text, start);
+    const general = re === NON_ENTITY_SPECIAL_IN_TEXT ? SPECIAL_IN_TEXT : SPECIAL_IN_DECODED;
+    return this.unescapeGeneral(text, start, general);
+  }
+
+  /** Text whose only specials are '&': the hot path for scripts full of `&amp;&amp;` and `&gt;`. */
+  private unescapeEntities(text: string, at: number): string {
+    let amp = text.indexOf('&');
+    if (amp === -1) return text;
+    const parts: string[] = [];
+    let last = 0;
+    while (amp !== -1) {
+      let ch: string | undefined;
+      let end: number;
+      const c1 = text.charCodeAt(amp + 1);
+      if (c1 === 0x61 /* a */ && text.startsWith('amp;', amp + 1)) {
+        ch = '&';
+        end = amp + 5;
+      } else if (c1 === 0x6c /* l */ && text.startsWith('lt;', amp + 1)) {
+        ch = '<';
+        end = amp + 4;
+      } else if (c1 === 0x67 /* g */ && text.startsWith('gt;', amp + 1)) {
+        ch = '>';
+        end = amp + 4;
+      } else {
+        const semi = text.indexOf(';', amp + 1);
+        if (semi !== -1 && semi - amp <= 12) ch = decodeEntity(text.slice(amp + 1, semi));
+        if (ch === undefined || ch === '') throw this.entityError(at, text, amp);
+        end = semi + 1;
+      }
+      parts.push(text.slice(last, amp), ch);
+      last = end;
+      amp = text.indexOf('&', last);
+    }
+    parts.push(text.slice(last));
+    return parts.join('');
+  }
+
+  /** Text with CRs or characters to refuse as well as entities: one regex-driven pass. */
+  private unescapeGeneral(text: string, start: number, re: RegExp): string {
     re.lastIndex = 0;
     let m = re.exec(text);
-    if (m === null) return text;
     const parts: string[] = [];
     let last = 0;
     while (m !== null) {
@@ -759,7 +810,7 @@ class XmlPlistParser {
     let v = 0;
     for (;;) {
       const d = s.charCodeAt(i) - 0x30;
-      if (d < 0 || d > 9) break;
+      if (!(d >= 0 && d <= 9)) break; // NaN past the end stops it too
       v = v * 10 + d;
       i++;
     }
@@ -823,6 +874,12 @@ function decodeEntity(name: string): string | undefined {
   if (m === null) return undefined;
   const code = m[1] !== undefined ? parseInt(m[1], 16) : parseInt(m[2] ?? '', 10);
   return isXmlChar(code) ? String.fromCodePoint(code) : '';
+}
+
+function describePlace(within: ElementKind | 'prolog' | 'epilog'): string {
+  if (within === 'prolog') return 'before the root element';
+  if (within === 'epilog') return 'after the root element';
+  return `inside <${within}>`;
 }
 
 /** The plist element whose name starts at `at` (the name may continue: the caller checks). */
@@ -969,7 +1026,7 @@ function parseInteger(text: string): number | bigint | string {
     let v = 0;
     for (; i < len; i++) {
       const d = t.charCodeAt(i) - 0x30;
-      if (d < 0 || d > 9) return 'not an integer';
+      if (!(d >= 0 && d <= 9)) return 'not an integer';
       v = v * 10 + d;
     }
     return isNegative ? (v === 0 ? 0 : -v) : v;

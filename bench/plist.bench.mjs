@@ -66,7 +66,12 @@ function pkginfo(i) {
     postinstall_script: script(1000),
     receipts: [
       { installed_size: rand(100000), packageid: `com.example.item${i}.pkg`, version },
-      { installed_size: rand(100000), packageid: `com.example.item${i}.helper`, version, optional: true },
+      {
+        installed_size: rand(100000),
+        packageid: `com.example.item${i}.helper`,
+        version,
+        optional: true,
+      },
     ],
     unattended_install: true,
     uninstall_method: 'remove_copied_items',
