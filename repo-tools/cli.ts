@@ -87,6 +87,7 @@ export async function runRepoCli(argv: string[], io: CliIo): Promise<number> {
           skipPkgCheck: values['skip-pkg-check'] === true,
           force: values['force'] === true,
           cache: values['no-cache'] !== true,
+          listItems: values['verbose'] === true,
           logger,
           progress: terminalProgress(io.stderr, { quiet }),
         });

@@ -54,6 +54,8 @@ export interface MakeCatalogsOptions {
   racyWindowMs?: number;
   /** Read in a worker thread too when at least this many files need reading (default 2000). */
   parallelThreshold?: number;
+  /** Log every item as it is added (Munki's `Adding pkgsinfo/… to …` lines); off by default. */
+  listItems?: boolean;
   logger: Logger;
   progress?: Progress;
 }
@@ -263,8 +265,10 @@ export async function makeCatalogs(options: MakeCatalogsOptions): Promise<MakeCa
     // Munki writes only non-empty catalogs; an empty `all` is still written so clients see an empty repo.
     if (indexes.length === 0 && name !== 'all') continue;
     const members = indexes.map((i) => catalogItems[i]!);
-    for (const m of members)
-      logger.debug('makecatalogs.item.added', `Adding pkgsinfo/${m.path} to ${name}...`);
+    if (options.listItems) {
+      for (const m of members)
+        logger.info('makecatalogs.item.added', `Adding pkgsinfo/${m.path} to ${name}...`);
+    }
     const path = join(catalogsDir, name);
     const fingerprint = catalogFingerprint(
       members.map((m) => ({ path: m.path, key: m.key, length: m.length })),

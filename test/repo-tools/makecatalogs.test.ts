@@ -533,6 +533,15 @@ describe('the CLI', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('lists every item as it is added with -v', async () => {
+    const repo = await repoWith({
+      pkgsinfo: { 'a.plist': pkgInfo('A', '1', ['t'], { installer_type: 'nopkg' }) },
+    });
+    const r = await repoCli(['makecatalogs', repo, '-v'], { ABBOT_CACHE_DIR: cacheDir });
+    expect(r.stdout).toContain('Adding pkgsinfo/a.plist to all...\n');
+    expect(r.stdout).toContain('Adding pkgsinfo/a.plist to t...\n');
+  });
+
   it('prints nothing but warnings with --quiet', async () => {
     const repo = await repoWith({
       pkgsinfo: { 'a.plist': { name: 'A', version: '1', installer_type: 'nopkg' } },

@@ -1,0 +1,99 @@
+/**
+ * The platform seam: every side effect of the client goes through a `Platform`. Two real
+ * implementations: `macos` (the real commands) and `sandbox` (a folder standing in for `/`).
+ * Platform branching happens once, in the composition root:
+ *   const platform = root ? sandboxPlatform(root) : macosPlatform();
+ * Paths given to a platform are always macOS paths (`/Applications/Foo.app`); the sandbox maps
+ * them under its root.
+ */
+import type { PlistValue } from '../../formats/index.js';
+import type { Facts } from '../../manifests/index.js';
+
+/** Where the client keeps everything, derived from one root (`/` on a Mac). */
+export interface AbbotPaths {
+  /** The root everything hangs from: `/` on macOS, the sandbox folder otherwise. */
+  root: string;
+  /** `<root>/Library/Abbot`: state, caches, logs. */
+  stateDir: string;
+  /** Downloaded manifests (with their HTTP validators). */
+  manifestsDir: string;
+  /** Downloaded catalogs (with their HTTP validators) and their parsed index. */
+  catalogsDir: string;
+  /** Downloaded installer items. */
+  cacheDir: string;
+  /** Downloaded icons. */
+  iconsDir: string;
+  logsDir: string;
+  /** Admin condition scripts (`<state>/conditions/`). */
+  conditionsDir: string;
+  /** Munki-format InstallInfo.plist. */
+  installInfo: string;
+  /** Munki-format ManagedInstallReport.plist. */
+  report: string;
+  /** The machine's own preferences plist. */
+  preferences: string;
+  /** The configuration-profile (managed) preferences plist. */
+  managedPreferences: string;
+  /** pkgutil's receipts folder. */
+  receiptsDir: string;
+  /** Where admin condition scripts write their facts (`<state>/ConditionalItems.plist`). */
+  conditionalItems: string;
+  /** Private (0700) folder for embedded scripts written out to run (`<state>/tmp`). */
+  tmpDir: string;
+  /** Apple's `SystemVersion.plist` (ProductVersion, ProductBuildVersion). */
+  systemVersionPlist: string;
+  /** Sandbox only: the machine's stand-in hardware facts (`<state>/machine.plist`). */
+  machinePlist: string;
+}
+
+/** One installed package receipt, as pkgutil reports it. */
+export interface InstalledReceipt {
+  packageId: string;
+  version: string;
+  /** Install location relative to the volume, e.g. `Applications/` or `/`. */
+  installPrefixPath?: string;
+  installDate?: Date;
+}
+
+/** One installed application, as the `applications` condition fact lists them. */
+export type AppInfo = {
+  bundleid: string;
+  name: string;
+  path: string;
+  version: string;
+};
+
+/** Output of a finished subprocess or script. */
+export interface ScriptResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** True when it was killed for running past its timeout. */
+  timedOut: boolean;
+}
+
+/** What the client needs from the machine to check what is installed and to evaluate conditions. */
+export interface Platform {
+  readonly kind: 'macos' | 'sandbox';
+  readonly paths: AbbotPaths;
+  /** Built-in facts for conditions (admin condition scripts are merged by the caller). */
+  collectFacts(now: Date): Promise<Facts>;
+  /** Every installed package receipt (one pkgutil call on macOS). */
+  listReceipts(): Promise<InstalledReceipt[]>;
+  /** The installed applications (bundle id, name, path, version). */
+  listApplications(): Promise<AppInfo[]>;
+  /** Reads a plist at a macOS path; undefined when it is missing or unreadable. */
+  readPlist(path: string): Promise<PlistValue | undefined>;
+  /** True when a file or folder exists at a macOS path. */
+  exists(path: string): Promise<boolean>;
+  /** MD5 of the file at a macOS path, lowercase hex; undefined when missing. */
+  md5(path: string): Promise<string | undefined>;
+  /**
+   * Runs an embedded pkginfo script (installcheck_script, version_script, …): written to a private
+   * temp file, run directly (shebang), with ABBOT_ROOT set to the root, killed after `timeoutMs`.
+   */
+  runScript(
+    script: string,
+    options: { name: string; timeoutMs?: number; env?: Record<string, string> },
+  ): Promise<ScriptResult>;
+}

@@ -1,0 +1,54 @@
+/**
+ * The sandbox platform: a folder that stands in for `/` on any OS. Facts come from
+ * `<root>/System/Library/CoreServices/SystemVersion.plist` and `<state>/machine.plist` (host values
+ * and documented defaults otherwise), receipts from `<root>/var/db/receipts/`, applications from
+ * the application folders under the root. Embedded scripts run with ABBOT_ROOT=<root>.
+ */
+import { silentLogger } from '../../../lib/log.js';
+import type { Logger } from '../../../lib/log.js';
+import { pathsFor } from '../../paths.js';
+import type { Platform } from '../platform.js';
+import { scanApplications } from './apps.js';
+import { composeFacts, networkAddresses, readSandboxMachine } from './facts.js';
+import { rootedFiles } from './files.js';
+import { readReceiptsFolder } from './receipts.js';
+import { DEFAULT_SCRIPT_TIMEOUT_MS, runEmbeddedScript } from './scripts.js';
+
+/** Options of the sandbox platform. */
+export interface SandboxPlatformOptions {
+  /** Hears about skipped receipts and unreadable fact files (default: silent). */
+  logger?: Logger;
+  /** Time limit of an embedded script when the caller gives none (default 10 minutes). */
+  scriptTimeoutMs?: number;
+}
+
+/** The platform for a sandbox folder standing in for `/`. */
+export function sandboxPlatform(root: string, options: SandboxPlatformOptions = {}): Platform {
+  const logger = options.logger ?? silentLogger;
+  const paths = pathsFor(root);
+  const files = rootedFiles(paths.root);
+  const listApplications = () => scanApplications(paths.root, logger);
+  return {
+    kind: 'sandbox',
+    paths,
+    async collectFacts(now) {
+      const [machine, applications] = await Promise.all([
+        readSandboxMachine(paths, logger),
+        listApplications(),
+      ]);
+      return composeFacts(machine, { now, applications, addresses: networkAddresses() });
+    },
+    listReceipts: () => readReceiptsFolder(paths.receiptsDir, logger),
+    listApplications,
+    readPlist: (path) => files.readPlist(path),
+    exists: (path) => files.exists(path),
+    md5: (path) => files.md5(path),
+    runScript: (script, scriptOptions) =>
+      runEmbeddedScript(
+        paths,
+        script,
+        scriptOptions,
+        options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
+      ),
+  };
+}
