@@ -41,3 +41,7 @@ export type {
 } from './build-catalogs.js';
 export { catalogHas, indexCatalog } from './catalog-db.js';
 export type { CatalogDb } from './catalog-db.js';
+export { buildCatalogIndex, openCatalogIndex } from './catalog-index.js';
+export type { CatalogIndex } from './catalog-index.js';
+export { findItem, whyIneligible } from './item-selection.js';
+export type { ItemSelection, SelectionEnv } from './item-selection.js';

@@ -24,3 +24,15 @@ export type {
   StringOptions,
   SubqueryExpression,
 } from './condition-parse.js';
+export {
+  MANIFEST_SECTIONS,
+  primaryManifestCandidates,
+  resolveManifestTree,
+} from './resolve-manifests.js';
+export type {
+  ClientIdentity,
+  ManifestSection,
+  ResolveOptions,
+  ResolvedItem,
+  ResolvedManifests,
+} from './resolve-manifests.js';
