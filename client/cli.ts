@@ -1,9 +1,17 @@
 /**
- * The `abbot` client CLI entry: parses the command line and turns errors into exit codes
- * (0 success, 1 runtime failure, 2 bad input or usage). Commands are added here as they land.
+ * The `abbot` client CLI: parses the command line, builds the platform once (the composition root:
+ * `--root DIR` selects the sandbox, otherwise macOS), runs one command, and turns errors into exit
+ * codes (0 success, 1 runtime failure, 2 bad input or usage).
  */
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AppError, describeError } from '../lib/errors.js';
+import { streamLogger, type Logger } from '../lib/log.js';
 import { abbotVersion } from '../lib/version.js';
+import { loadConfig, formatConfig } from './config.js';
+import { macosPlatform } from './platform/macos/macos-platform.js';
+import type { Platform } from './platform/platform.js';
+import { sandboxPlatform } from './platform/sandbox/sandbox-platform.js';
 
 /** Where the CLI writes; injected so tests can capture output. */
 export interface ClientIo {
@@ -16,16 +24,81 @@ const USAGE = `usage: abbot <command> [options]
 
 Abbot's client: checks in with a Munki-format repo and keeps this Mac's software up to date.
 
-options:
-  -V, --version   print the client version
-  -h, --help      show this help
+commands:
+  check [--json]     sync manifests and catalogs, decide what to install, update and remove;
+                     writes InstallInfo.plist and prints the plan (nothing is installed)
+  config --show      print every preference, its value and where it came from
 
-The client commands (check, install, run, daemon, selfservice, status, config) are being built;
-see the README for what this build supports.`;
+common options:
+  --root DIR         use the sandbox platform: DIR stands in for /
+  --config FILE      a plist of preferences for this run
+  --repo-url URL     SoftwareRepoURL for this run
+  --client-id ID     ClientIdentifier for this run
+  -q, --quiet        print only warnings and errors
+  -v, --verbose      print debugging detail
+  -V, --version      print the client version
+  -h, --help         show this help
+
+The install, run, daemon, selfservice and status commands are being built; see the README.`;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const COMMON: Options = {
+  root: { type: 'string' },
+  config: { type: 'string' },
+  'repo-url': { type: 'string' },
+  'client-id': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+interface Common {
+  values: Record<string, string | boolean | undefined>;
+  platform: Platform;
+  logger: Logger;
+}
+
+function parse(args: string[], options: Options): ReturnType<typeof parseArgs> {
+  try {
+    return parseArgs({
+      args,
+      options: { ...COMMON, ...options },
+      allowPositionals: false,
+      strict: true,
+    });
+  } catch (e) {
+    throw new AppError('USAGE', describeError(e), { hint: 'run `abbot --help` for usage' });
+  }
+}
+
+function common(args: string[], options: Options, io: ClientIo): Common {
+  const { values } = parse(args, options);
+  const logger = streamLogger({
+    out: io.stdout,
+    err: io.stderr,
+    quiet: values['quiet'] === true,
+    verbose: values['verbose'] === true,
+  });
+  const root = typeof values['root'] === 'string' ? resolve(values['root']) : undefined;
+  // The one place the platform is chosen.
+  const platform = root ? sandboxPlatform(root, { logger }) : macosPlatform({ logger });
+  return { values: values as Common['values'], platform, logger };
+}
+
+async function configFor(c: Common): Promise<Awaited<ReturnType<typeof loadConfig>>> {
+  const str = (k: string): string | undefined =>
+    typeof c.values[k] === 'string' ? (c.values[k] as string) : undefined;
+  return loadConfig({
+    paths: c.platform.paths,
+    flags: { repoUrl: str('repo-url'), clientId: str('client-id'), configFile: str('config') },
+    logger: c.logger,
+  });
+}
 
 /** Runs the `abbot` CLI with `argv` (without node and script) and returns the exit code. */
 export async function runClientCli(argv: string[], io: ClientIo): Promise<number> {
-  const [command] = argv;
+  const [command, ...rest] = argv;
   try {
     if (command === '-V' || command === '--version') {
       io.stdout.write(`${abbotVersion()}\n`);
@@ -39,11 +112,45 @@ export async function runClientCli(argv: string[], io: ClientIo): Promise<number
       io.stderr.write(USAGE + '\n');
       return 2;
     }
-    throw new AppError('USAGE', `unknown command "${command}"`, {
-      hint: 'run `abbot --help` for usage',
-    });
+    switch (command) {
+      case 'check': {
+        const c = common(rest, { json: { type: 'boolean' } }, io);
+        if (c.values['help']) return (io.stdout.write(USAGE + '\n'), 0);
+        const config = await configFor(c);
+        // Loaded on demand so `abbot config` and `--help` stay fast.
+        const { runCheck } = await import('./check/run-check.js');
+        const outcome = await runCheck({ platform: c.platform, config, logger: c.logger });
+        if (c.values['json']) {
+          const { toCheckJson } = await import('./plan/index.js');
+          io.stdout.write(
+            JSON.stringify(toCheckJson(outcome.plan, outcome.manifest), null, 2) + '\n',
+          );
+        } else if (!c.values['quiet']) {
+          const { formatCheck } = await import('./check/format-plan.js');
+          io.stdout.write(formatCheck(outcome));
+        }
+        return 0;
+      }
+      case 'config': {
+        const c = common(rest, { show: { type: 'boolean' } }, io);
+        if (c.values['help'] || !c.values['show']) {
+          if (!c.values['help'])
+            throw new AppError('USAGE', 'config needs --show', { hint: 'abbot config --show' });
+          io.stdout.write(USAGE + '\n');
+          return 0;
+        }
+        io.stdout.write(formatConfig(await configFor(c)));
+        return 0;
+      }
+      default:
+        throw new AppError('USAGE', `unknown command "${command}"`, {
+          hint: 'run `abbot --help` for usage',
+        });
+    }
   } catch (e) {
     io.stderr.write(`abbot: ${describeError(e)}\n`);
+    if (!(e instanceof AppError) && e instanceof Error && io.env['ABBOT_DEBUG'])
+      io.stderr.write(`${e.stack ?? ''}\n`);
     return e instanceof AppError ? e.exitCode : 1;
   }
 }
