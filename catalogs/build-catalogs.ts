@@ -5,7 +5,12 @@
  *   2. `assignCatalogs`: every prepared item + the listing of pkgs/ → catalog membership and findings.
  * `buildCatalogs` composes both for library callers.
  */
-import { isPlistDict, setDictKey, type PlistDict, type PlistValue } from '../formats/plist-value.js';
+import {
+  isPlistDict,
+  setDictKey,
+  type PlistDict,
+  type PlistValue,
+} from '../formats/plist-value.js';
 
 /** Stable kinds of catalog findings, for callers that decide severity themselves (`repo check`). */
 export type CatalogFindingKind =

@@ -199,7 +199,8 @@ export async function makeCatalogs(options: MakeCatalogsOptions): Promise<MakeCa
   let allBytes: Buffer | undefined;
   const loadAll = (): Buffer => (allBytes ??= readFileSync(allPath));
   const fragmentOf = (m: Item): Buffer =>
-    m.fragment ?? (m.at !== undefined ? loadAll().subarray(m.at, m.at + m.length) : Buffer.alloc(0));
+    m.fragment ??
+    (m.at !== undefined ? loadAll().subarray(m.at, m.at + m.length) : Buffer.alloc(0));
 
   const misses = files.filter((f) => !hits.has(f.path));
   const { results, threads } = await readAll(misses, options.parallelThreshold ?? 2000, progress);
