@@ -11,7 +11,7 @@ import { isPlistDict, parsePlist, type PlistDict, type PlistValue } from '../../
 import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { AppError, describeError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { fetchToCache, readCachedCopy } from '../sync/cached-fetch.js';
+import { fetchToCache, readCacheState, readCachedCopy } from '../sync/cached-fetch.js';
 import type { HttpClient } from '../sync/http-client.js';
 import { assertSafeResourceName, repoUrl, type RepoUrlConfig } from '../sync/repo-urls.js';
 
@@ -133,11 +133,17 @@ export async function syncCatalog(sync: RepoSync, name: string): Promise<Catalog
       index: await writeIndex(indexPath(sync.catalogsDir, name), sha, parsed as PlistValue[]),
     };
   }
+  // Unchanged on the server: the sidecar's trusted SHA-256 finds the index without reading the copy.
+  const state = await readCacheState(dest);
+  if (!state.exists)
+    return { index: undefined, warning: warning ?? `catalog ${name}: no local copy` };
+  if (state.meta) {
+    const existing = await readIndex(indexPath(sync.catalogsDir, name), state.meta.sha256);
+    if (existing) return warning ? { index: existing, warning } : { index: existing };
+  }
   const copy = await readCachedCopy(dest);
   if (!copy) return { index: undefined, warning: warning ?? `catalog ${name}: no local copy` };
   const sha = createHash('sha256').update(copy.bytes).digest('hex');
-  const existing = await readIndex(indexPath(sync.catalogsDir, name), sha);
-  if (existing) return warning ? { index: existing, warning } : { index: existing };
   try {
     const items = parsePlist(copy.bytes, { source: dest });
     if (!Array.isArray(items))

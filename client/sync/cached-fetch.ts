@@ -4,7 +4,7 @@
  * and a new copy replaces it only whole, only after it validated.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { AppError } from '../../lib/errors.js';
 import { FetchError, redactUrl } from './fetch-error.js';
@@ -20,6 +20,18 @@ export interface CacheSidecar {
   fetchedAt: string;
   /** SHA-256 (hex) of the copy, so a copy changed on disk is never revalidated as current. */
   sha256: string;
+  /**
+   * The copy's size, mtime and inode when it was written: while they still match, `sha256` is
+   * trusted without reading the copy (a 40 MB catalog is not re-hashed every hour).
+   */
+  file?: FileStamp | undefined;
+}
+
+/** What identifies one version of a file on disk without reading it. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ino: number;
 }
 
 /** Options for one fetch. */
@@ -54,6 +66,50 @@ export function sidecarPath(destPath: string): string {
   return destPath + '.http.json';
 }
 
+/** What is known about the copy at `destPath` without reading it, when that can be trusted. */
+export interface CacheState {
+  exists: boolean;
+  /** The sidecar, only when it describes the copy on disk. */
+  meta: CacheSidecar | undefined;
+}
+
+async function stampOf(path: string): Promise<FileStamp | undefined> {
+  try {
+    const s = await stat(path);
+    return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new AppError('IO', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+const sameStamp = (a: FileStamp | undefined, b: FileStamp | undefined): boolean =>
+  a !== undefined &&
+  b !== undefined &&
+  a.size === b.size &&
+  a.mtimeMs === b.mtimeMs &&
+  a.ino === b.ino;
+
+/**
+ * Whether a copy exists at `destPath`, and its sidecar if that describes it: trusted from the
+ * recorded stamp when size, mtime and inode still match, otherwise by hashing the copy.
+ */
+export async function readCacheState(destPath: string): Promise<CacheState> {
+  const stamp = await stampOf(destPath);
+  if (!stamp) return { exists: false, meta: undefined };
+  const meta = await readSidecar(destPath);
+  if (!meta) return { exists: true, meta: undefined };
+  if (sameStamp(meta.file, stamp)) return { exists: true, meta };
+  const copy = await readCachedCopy(destPath);
+  if (copy?.meta) {
+    // Hashed once and found intact: record the stamp so later runs need not read the copy.
+    const upgraded = { ...copy.meta, file: stamp };
+    await writeSidecar(destPath, upgraded).catch(() => {});
+    return { exists: true, meta: upgraded };
+  }
+  return { exists: true, meta: undefined };
+}
+
 /** Reads the cached copy at `destPath` and its sidecar; undefined when there is no copy. */
 export async function readCachedCopy(destPath: string): Promise<CachedCopy | undefined> {
   let bytes: Buffer;
@@ -84,13 +140,13 @@ export async function fetchToCache(
   options: CachedFetchOptions = {},
 ): Promise<CachedFetchResult> {
   const shownUrl = redactUrl(url);
-  let existing: CachedCopy | undefined;
+  let existing: CacheState;
   try {
-    existing = await readCachedCopy(destPath);
+    existing = await readCacheState(destPath);
   } catch (e) {
     return { status: 'failed', path: destPath, error: asAppError(e, 'IO', destPath), kept: false };
   }
-  const kept = existing !== undefined;
+  const kept = existing.exists;
   const failed = (error: AppError): CachedFetchResult => ({
     status: 'failed',
     path: destPath,
@@ -99,7 +155,7 @@ export async function fetchToCache(
   });
 
   // Validators from another URL (the repo moved) say nothing about this one.
-  const validators = existing?.meta?.url === shownUrl ? existing.meta : undefined;
+  const validators = existing.meta?.url === shownUrl ? existing.meta : undefined;
   const headers: Record<string, string> = {};
   if (validators?.etag !== undefined) headers['if-none-match'] = validators.etag;
   // Sent alongside the ETag as Munki does: servers that ignore If-None-Match still honour it.
@@ -116,7 +172,7 @@ export async function fetchToCache(
   }
 
   if (response.status === 304) {
-    if (!validators || !existing) {
+    if (!validators || !existing.exists) {
       return failed(
         new FetchError({
           code: 'HTTP_STATUS',
@@ -161,6 +217,7 @@ export async function fetchToCache(
     // Body first, sidecar second: a crash in between leaves a sidecar whose sha256 no longer
     // matches, so the next run simply downloads again instead of trusting stale validators.
     await writeFileAtomic(destPath, bytes, { mkdirs: true });
+    meta.file = await stampOf(destPath);
     await writeSidecar(destPath, meta);
   } catch (e) {
     return failed(asAppError(e, 'IO', destPath));
@@ -186,7 +243,16 @@ async function readSidecar(destPath: string): Promise<CacheSidecar | undefined> 
     url: v.url,
     fetchedAt: optional(v.fetchedAt) ?? '',
     sha256: v.sha256,
+    file: stampFrom(v.file),
   };
+}
+
+function stampFrom(x: unknown): FileStamp | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const f = x as Record<string, unknown>;
+  return typeof f.size === 'number' && typeof f.mtimeMs === 'number' && typeof f.ino === 'number'
+    ? { size: f.size, mtimeMs: f.mtimeMs, ino: f.ino }
+    : undefined;
 }
 
 async function writeSidecar(destPath: string, meta: CacheSidecar): Promise<void> {
