@@ -327,6 +327,93 @@ describe('abbot check: passes and rules over HTTPS', () => {
   });
 });
 
+describe('abbot check: more passes over HTTPS', () => {
+  it('removes an autoremove item that is installed but no longer managed', async () => {
+    const repo = await repoWith({
+      pkgsinfo: {
+        'a.plist': needed('A', '1.0', ['prod']),
+        'old.plist': nopkg('OldTool', '1.0', ['prod'], {
+          autoremove: true,
+          uninstallable: true,
+          uninstall_method: 'uninstall_script',
+          uninstall_script: '#!/bin/sh\n',
+          uninstallcheck_script: '#!/bin/sh\nexit 0\n',
+        }),
+      },
+      manifests: { m: { catalogs: ['prod'], managed_installs: ['A'] } },
+    });
+    const s = await serve(repo);
+    const { json } = await check(await rootFor({}, s), 'm');
+    expect(names(json!.removals)).toEqual(['OldTool']);
+    expect(json!.removals[0]?.reason).toMatch(/autoremove/);
+  });
+
+  it('processes a LocalOnlyManifest with the primary catalogs', async () => {
+    const repo = await repoWith({
+      pkgsinfo: {
+        'a.plist': needed('A', '1.0', ['prod']),
+        'l.plist': needed('LocalThing', '1.0', ['prod']),
+      },
+      manifests: { m: { catalogs: ['prod'], managed_installs: ['A'] } },
+    });
+    const s = await serve(repo);
+    const root = await rootFor(
+      {
+        files: {
+          'Library/Abbot/manifests/local-extra': buildPlist({ managed_installs: ['LocalThing'] }),
+        },
+      },
+      s,
+      { LocalOnlyManifest: 'local-extra' },
+    );
+    const { json } = await check(root, 'm');
+    expect(names(json!.installs)).toEqual(['A-1.0', 'LocalThing-1.0']);
+  });
+
+  it('installs an optional item the user chose in the SelfServeManifest', async () => {
+    const repo = await repoWith({
+      pkgsinfo: {
+        'o.plist': needed('Optional', '1.0', ['prod']),
+        'p.plist': needed('NotOffered', '1.0', ['prod']),
+      },
+      manifests: { m: { catalogs: ['prod'], optional_installs: ['Optional'] } },
+    });
+    const s = await serve(repo);
+    const root = await rootFor(
+      {
+        files: {
+          'Library/Abbot/manifests/SelfServeManifest': buildPlist({
+            managed_installs: ['Optional', 'NotOffered'],
+          }),
+        },
+      },
+      s,
+    );
+    const { json } = await check(root, 'm');
+    // Only optional installs can be chosen; anything else in the file is ignored.
+    expect(names(json!.installs)).toEqual(['Optional-1.0']);
+    expect(json!.optional).toMatchObject([{ name: 'Optional', will_be_installed: true }]);
+  });
+
+  it('authenticates with a client certificate when the server requires one (mTLS)', async () => {
+    const repo = await repoWith({
+      pkgsinfo: { 'a.plist': needed('A', '1.0', ['prod']) },
+      manifests: { m: { catalogs: ['prod'], managed_installs: ['A'] } },
+    });
+    await makeCatalogs({ repo, logger: memoryLogger(), cache: false, skipPkgCheck: true });
+    server = await startTestServer({ root: repo, requireClientCertificate: true });
+    const withCert = await rootFor({}, server, {
+      ClientCertificatePath: server.pki.clientCert,
+      ClientKeyPath: server.pki.clientKey,
+    });
+    expect(names((await check(withCert, 'm')).json!.installs)).toEqual(['A-1.0']);
+    const without = await rootFor({}, server);
+    const r = await check(without, 'm');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/client certificate|ClientCertificatePath/);
+  });
+});
+
 describe('abbot check: failures', () => {
   async function setup() {
     const repo = await repoWith({
