@@ -26,6 +26,10 @@ export interface RunCommandOptions {
   maxOutputBytes?: number;
   /** After a timeout's SIGTERM, wait this long before SIGKILL (default 2 s). */
   killGraceMs?: number;
+  /** Called with each chunk of stdout as it arrives (progress parsing), besides buffering it. */
+  onStdout?: (chunk: string) => void;
+  /** Called with each chunk of stderr as it arrives. */
+  onStderr?: (chunk: string) => void;
 }
 
 /** What a finished command did. */
@@ -140,8 +144,17 @@ export function runCommand(
       });
     };
 
-    outPipe.on('data', (chunk: Buffer) => stdout.push(chunk));
-    errPipe.on('data', (chunk: Buffer) => stderr.push(chunk));
+    // One decoder per stream, so a UTF-8 character split across chunks reaches the callback whole.
+    const outDecoder = new TextDecoder();
+    const errDecoder = new TextDecoder();
+    outPipe.on('data', (chunk: Buffer) => {
+      stdout.push(chunk);
+      options.onStdout?.(outDecoder.decode(chunk, { stream: true }));
+    });
+    errPipe.on('data', (chunk: Buffer) => {
+      stderr.push(chunk);
+      options.onStderr?.(errDecoder.decode(chunk, { stream: true }));
+    });
 
     child.on('error', (error: NodeJS.ErrnoException) => {
       if (settled) return;

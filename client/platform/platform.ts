@@ -96,4 +96,75 @@ export interface Platform {
     script: string,
     options: { name: string; timeoutMs?: number; env?: Record<string, string> },
   ): Promise<ScriptResult>;
+
+  // Installing and removing (the `apply` half of the client).
+
+  /**
+   * Installs a flat package as `/usr/sbin/installer -pkg P -target /` does. Package problems (a bad
+   * archive, a failing script, installer's own errors) come back as `ok: false` with `error`, never
+   * as a throw: one item's failure belongs in the run report.
+   */
+  installPackage(pkgPath: string, options: PackageInstallOptions): Promise<PackageInstallResult>;
+  /**
+   * Munki's removepackages: removes the files of these receipts that no other receipt owns (deepest
+   * first; a folder only when empty or holding only `.DS_Store`), then forgets the receipts.
+   */
+  removePackages(packageIds: string[]): Promise<RemovalResult>;
+  /**
+   * Records that the machine needs a restart (`<state>/restart-requested.json`, read by `abbot
+   * status`). Never restarts anything by itself, on either platform: when and how to restart is the
+   * caller's decision (Munki waits for the user, or restarts only at the login window).
+   */
+  requestRestart(reason: string): Promise<void>;
+}
+
+/** What a package asks for when it is installed, mildest first (installer's RestartAction). */
+export type RestartAction =
+  'None' | 'RecommendRestart' | 'RequireLogout' | 'RequireRestart' | 'RequireShutdown';
+
+/** One progress report of an install; each field only when this report changes it. */
+export interface PackageInstallProgress {
+  /** 0–100. */
+  percent?: number;
+  /** What the installer is doing, e.g. `Writing files…` or `postinstall`. */
+  phase?: string;
+  status?: string;
+}
+
+/** How to install one package (Munki's pkginfo keys, already read by the caller). */
+export interface PackageInstallOptions {
+  /** `installer_choices_xml`: choice changes (an array of dicts), passed as a choices.xml file. */
+  choicesXml?: PlistValue;
+  /** `allow_untrusted`: installer's `-allowUntrusted`. */
+  allowUntrusted?: boolean;
+  /** `installer_environment`: extra variables; `USER=CURRENT_CONSOLE_USER` names the console user. */
+  environment?: Record<string, string>;
+  /** Hears about progress, in order. */
+  onProgress?: (progress: PackageInstallProgress) => void;
+}
+
+/** How an install went. */
+export interface PackageInstallResult {
+  ok: boolean;
+  /** installer's exit status (0 on success, 1 on any failure as installer reports it). */
+  exitCode: number;
+  /** What the installed package asks for; `None` when the install failed (as Munki does). */
+  restartAction: RestartAction;
+  /** Ids of the packages whose receipts the install wrote. */
+  receipts: string[];
+  /** The install's transcript, line by line. */
+  log: string[];
+  /** Why it failed, in installer's words where it gave any. */
+  error?: string;
+}
+
+/** How a removal went; paths are macOS paths (`/Applications/Foo.app`). */
+export interface RemovalResult {
+  ok: boolean;
+  removedPaths: string[];
+  /** Paths another receipt still owns, and folders left because they are not empty. */
+  keptPaths: string[];
+  /** Package ids whose receipts were forgotten. */
+  forgotten: string[];
+  errors: string[];
 }

@@ -196,3 +196,17 @@ function emptyResult() {
     truncated: false,
   };
 }
+
+describe('runCommand streaming', () => {
+  it('hands output to onStdout as it arrives, before the command has finished', async () => {
+    const seen: { text: string; at: number }[] = [];
+    const started = Date.now();
+    const result = await runCommand(['/bin/sh', '-c', 'echo first; sleep 0.4; echo second'], {
+      onStdout: (chunk) => seen.push({ text: chunk, at: Date.now() - started }),
+    });
+    expect(seen.map((s) => s.text).join('')).toBe(result.stdout);
+    expect(seen[0]?.text).toBe('first\n');
+    // The first chunk came well before the sleep ended.
+    expect(seen[0]!.at).toBeLessThan(300);
+  });
+});

@@ -11,6 +11,12 @@
  *   package, concatenated.
  * - Applications: a scan of the application folders, shared with the sandbox (see apps.ts for why
  *   not Spotlight).
+ * - Installing: `installer -query RestartAction` then `installer -verboseR -pkg P -target /`, as
+ *   Munki runs them (install-package.ts). Removing: pkgutil --pkgs/--pkg-info-plist/--files, the
+ *   unshared files removed, `pkgutil --forget` (remove-packages.ts).
+ * - Restarting: NEVER done here. `requestRestart` records the need in
+ *   `/Library/Abbot/restart-requested.json` for `abbot status` and the caller, which decides when
+ *   (Munki waits for the user to agree, or restarts only when nobody is logged in).
  *
  * `commandRoot` runs every tool from under another folder (`<commandRoot>/usr/sbin/pkgutil`), so
  * tests on any OS can put fake executables there that print real recorded macOS output.
@@ -26,10 +32,13 @@ import type { CommandResult } from '../../../lib/run-command.js';
 import { pathsFor } from '../../paths.js';
 import type { InstalledReceipt, Platform } from '../platform.js';
 import { scanApplications } from '../sandbox/apps.js';
+import { writeRestartRequest } from '../sandbox/install-package.js';
 import { composeFacts, networkAddresses } from '../sandbox/facts.js';
 import type { MachineInfo } from '../sandbox/facts.js';
 import { rootedFiles } from '../sandbox/files.js';
 import { DEFAULT_SCRIPT_TIMEOUT_MS, runEmbeddedScript } from '../sandbox/scripts.js';
+import { installPackageOnMac } from './install-package.js';
+import { removePackagesOnMac } from './remove-packages.js';
 
 /** The Apple tools this platform runs, by their real paths. */
 export const MACOS_TOOLS = {
@@ -39,6 +48,8 @@ export const MACOS_TOOLS = {
   swVers: '/usr/bin/sw_vers',
   pmset: '/usr/bin/pmset',
   pkgutil: '/usr/sbin/pkgutil',
+  installer: '/usr/sbin/installer',
+  stat: '/usr/bin/stat',
 } as const;
 
 /** Options of the macOS platform. */
@@ -51,14 +62,20 @@ export interface MacosPlatformOptions {
   scriptTimeoutMs?: number;
   /** Time limit of each fact or receipt command (default 2 minutes). */
   commandTimeoutMs?: number;
+  /** Time limit of one `installer -pkg` run (default 2 hours; Munki sets none). */
+  installTimeoutMs?: number;
+  /** Private folder for temporary files such as choices.xml (default `/Library/Abbot/tmp`). */
+  tmpDir?: string;
 }
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
+const DEFAULT_INSTALL_TIMEOUT_MS = 2 * 60 * 60_000;
 
 /** The platform for the Mac this runs on. */
 export function macosPlatform(options: MacosPlatformOptions = {}): Platform {
   const logger = options.logger ?? silentLogger;
-  const paths = pathsFor('/');
+  const paths =
+    options.tmpDir === undefined ? pathsFor('/') : { ...pathsFor('/'), tmpDir: options.tmpDir };
   const files = rootedFiles(paths.root);
   const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const tool = (path: string): string =>
@@ -159,6 +176,28 @@ export function macosPlatform(options: MacosPlatformOptions = {}): Platform {
         scriptOptions,
         options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
       ),
+    installPackage: (pkgPath, installOptions) =>
+      installPackageOnMac(
+        {
+          tool,
+          paths,
+          logger,
+          queryTimeoutMs: timeoutMs,
+          installTimeoutMs: options.installTimeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS,
+        },
+        pkgPath,
+        installOptions,
+      ),
+    removePackages: (packageIds) =>
+      removePackagesOnMac(
+        {
+          root: paths.root,
+          logger,
+          pkgutil: (args) => runCommand([tool(MACOS_TOOLS.pkgutil), ...args], { timeoutMs }),
+        },
+        packageIds,
+      ),
+    requestRestart: (reason) => writeRestartRequest(paths, reason),
   };
 }
 

@@ -22,7 +22,11 @@ export async function readReceiptsFolder(dir: string, logger: Logger): Promise<I
     throw new AppError('IO', `${dir}: cannot list receipts (${code ?? String(e)})`, { cause: e });
   }
   const receipts: InstalledReceipt[] = [];
-  for (const name of names.filter((n) => n.endsWith('.plist') && !n.startsWith('.')).sort()) {
+  // `<id>.paths.plist` beside a receipt is the sandbox's file list (see receipt-writer.ts), not a receipt.
+  const receiptFiles = names.filter(
+    (n) => n.endsWith('.plist') && !n.endsWith('.paths.plist') && !n.startsWith('.'),
+  );
+  for (const name of receiptFiles.sort()) {
     const file = join(dir, name);
     const skip = (reason: string): void =>
       logger.warn('receipts.skipped', `${file}: ${reason}; receipt skipped`, { file, reason });

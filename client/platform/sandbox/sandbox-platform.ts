@@ -3,6 +3,8 @@
  * `<root>/System/Library/CoreServices/SystemVersion.plist` and `<state>/machine.plist` (host values
  * and documented defaults otherwise), receipts from `<root>/var/db/receipts/`, applications from
  * the application folders under the root. Embedded scripts run with ABBOT_ROOT=<root>.
+ * Packages are really installed under the root (install-package.ts), removed by receipt
+ * (remove-packages.ts), and a restart is only ever recorded (`<state>/restart-requested.json`).
  */
 import { silentLogger } from '../../../lib/log.js';
 import type { Logger } from '../../../lib/log.js';
@@ -11,6 +13,8 @@ import type { Platform } from '../platform.js';
 import { scanApplications } from './apps.js';
 import { composeFacts, networkAddresses, readSandboxMachine } from './facts.js';
 import { rootedFiles } from './files.js';
+import { installPackageInSandbox, writeRestartRequest } from './install-package.js';
+import { removePackagesInSandbox } from './remove-packages.js';
 import { readReceiptsFolder } from './receipts.js';
 import { DEFAULT_SCRIPT_TIMEOUT_MS, runEmbeddedScript } from './scripts.js';
 
@@ -20,6 +24,10 @@ export interface SandboxPlatformOptions {
   logger?: Logger;
   /** Time limit of an embedded script when the caller gives none (default 10 minutes). */
   scriptTimeoutMs?: number;
+  /** Time limit of each package pre/postinstall script (default 600 s, as PackageKit). */
+  packageScriptTimeoutMs?: number;
+  /** The clock for receipts' InstallDate and restart requests (default: the real one). */
+  now?: () => Date;
 }
 
 /** The platform for a sandbox folder standing in for `/`. */
@@ -38,6 +46,7 @@ export function sandboxPlatform(root: string, options: SandboxPlatformOptions = 
       ]);
       return composeFacts(machine, { now, applications, addresses: networkAddresses() });
     },
+    // The installer's `<id>.paths.plist` file lists sit beside the receipts: not receipts.
     listReceipts: () => readReceiptsFolder(paths.receiptsDir, logger),
     listApplications,
     readPlist: (path) => files.readPlist(path),
@@ -50,5 +59,20 @@ export function sandboxPlatform(root: string, options: SandboxPlatformOptions = 
         scriptOptions,
         options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
       ),
+    installPackage: (pkgPath, installOptions) =>
+      installPackageInSandbox(
+        {
+          paths,
+          logger,
+          ...(options.packageScriptTimeoutMs === undefined
+            ? {}
+            : { scriptTimeoutMs: options.packageScriptTimeoutMs }),
+          ...(options.now === undefined ? {} : { now: options.now }),
+        },
+        pkgPath,
+        installOptions,
+      ),
+    removePackages: (packageIds) => removePackagesInSandbox({ paths, logger }, packageIds),
+    requestRestart: (reason) => writeRestartRequest(paths, reason, options.now?.()),
   };
 }
