@@ -28,6 +28,8 @@ commands:
   check [--json]     sync manifests and catalogs, decide what to install, update and remove;
                      writes InstallInfo.plist and prints the plan (nothing is installed)
   config --show      print every preference, its value and where it came from
+  status [--json]    show the last check and run, pending installs and removals, whether a
+                     restart is needed, and recent failures (changes nothing)
 
 common options:
   --root DIR         use the sandbox platform: DIR stands in for /
@@ -39,7 +41,7 @@ common options:
   -V, --version      print the client version
   -h, --help         show this help
 
-The install, run, daemon, selfservice and status commands are being built; see the README.`;
+The install, run, daemon and selfservice commands are being built; see the README.`;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -140,6 +142,15 @@ export async function runClientCli(argv: string[], io: ClientIo): Promise<number
           return 0;
         }
         io.stdout.write(formatConfig(await configFor(c)));
+        return 0;
+      }
+      case 'status': {
+        const c = common(rest, { json: { type: 'boolean' } }, io);
+        if (c.values['help']) return (io.stdout.write(USAGE + '\n'), 0);
+        // No preferences are loaded: status must work even when they are broken.
+        const { readStatus, formatStatus, formatStatusJson } = await import('./status/status.js');
+        const report = await readStatus(c.platform.paths);
+        io.stdout.write(c.values['json'] ? formatStatusJson(report) : formatStatus(report));
         return 0;
       }
       default:

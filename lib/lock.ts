@@ -3,7 +3,8 @@
  * owner is gone (a killed run) is taken over; a live owner makes the caller fail with
  * ALREADY_RUNNING, so two runs never overlap.
  */
-import { open, readFile, unlink, mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppError } from './errors.js';
 
@@ -33,12 +34,28 @@ function isAlive(pid: number): boolean {
 export async function acquireRunLock(path: string, command: string): Promise<RunLock> {
   await mkdir(dirname(path), { recursive: true });
   for (let attempt = 0; attempt < 3; attempt++) {
+    // The lock appears with its content already in it: written to a private temp file, then
+    // hard-linked into place (link fails if the lock exists). Creating the lock empty and writing
+    // the pid afterwards would let a concurrent reader see an empty lock and take it for abandoned.
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const info: LockInfo = { pid: process.pid, startedAt: new Date().toISOString(), command };
+    const handle = await open(tmp, 'wx', 0o644);
     try {
-      const handle = await open(path, 'wx', 0o644);
-      const info: LockInfo = { pid: process.pid, startedAt: new Date().toISOString(), command };
       await handle.writeFile(JSON.stringify(info));
       await handle.sync();
+    } finally {
       await handle.close();
+    }
+    let linked = false;
+    try {
+      await link(tmp, path);
+      linked = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+    if (linked) {
       let released = false;
       return {
         path,
@@ -48,16 +65,15 @@ export async function acquireRunLock(path: string, command: string): Promise<Run
           await unlink(path).catch(() => {});
         },
       };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     let owner: LockInfo | undefined;
     try {
       owner = JSON.parse(await readFile(path, 'utf8')) as LockInfo;
     } catch {
-      owner = undefined; // empty or torn: the writer died before finishing it
+      owner = undefined; // unreadable: left by a writer from before locks were linked into place
     }
-    if (owner && typeof owner.pid === 'number' && owner.pid !== process.pid && isAlive(owner.pid)) {
+    // A lock this very process holds counts as held: a run never nests inside another.
+    if (owner && typeof owner.pid === 'number' && isAlive(owner.pid)) {
       throw new AppError(
         'ALREADY_RUNNING',
         `another run (${owner.command}, pid ${owner.pid}, since ${owner.startedAt}) holds ${path}`,
