@@ -27,6 +27,7 @@ import {
 } from '../plan/index.js';
 import type { Platform } from '../platform/platform.js';
 import { mergeConditionFacts, runConditionScripts } from '../platform/sandbox/conditions.js';
+import { checkSummary, openClientState } from '../state/client-state.js';
 import { createHttpClient } from '../sync/http-client.js';
 import { syncCatalog, syncManifest, type RepoSync } from './repo-sync.js';
 
@@ -109,12 +110,40 @@ async function removeUnused(dir: string, keep: ReadonlySet<string>): Promise<voi
   await walk(dir);
 }
 
-/** Runs a check: sync, resolve, evaluate, plan; writes InstallInfo.plist. Throws when the check fails. */
+/**
+ * Runs a check: sync, resolve, evaluate, plan; writes InstallInfo.plist and records the outcome in
+ * the client state (for `abbot status`). Throws when the check fails.
+ */
 export async function runCheck(context: CheckContext): Promise<CheckOutcome> {
-  const { platform, config, logger } = context;
   const now = context.now ?? new Date();
+  const lock = await acquireRunLock(join(context.platform.paths.stateDir, 'run.lock'), 'check');
+  try {
+    const outcome = await checkUnderLock(context, now);
+    const state = await openClientState(context.platform.paths, { logger: context.logger });
+    await state.recordCheck(checkSummary(outcome, now));
+    return outcome;
+  } catch (e) {
+    const state = await openClientState(context.platform.paths, { logger: context.logger }).catch(
+      () => undefined,
+    );
+    await state
+      ?.recordCheck({
+        at: now,
+        result: 'failed',
+        error: describeError(e),
+        installs: 0,
+        removals: 0,
+      })
+      .catch(() => {});
+    throw e;
+  } finally {
+    await lock.release();
+  }
+}
+
+async function checkUnderLock(context: CheckContext, now: Date): Promise<CheckOutcome> {
+  const { platform, config, logger } = context;
   const paths = platform.paths;
-  const lock = await acquireRunLock(join(paths.stateDir, 'run.lock'), 'check');
   const client = createHttpClient({
     caCertificatePath: config.SoftwareRepoCACertificate,
     caPath: config.SoftwareRepoCAPath,
@@ -256,6 +285,5 @@ export async function runCheck(context: CheckContext): Promise<CheckOutcome> {
     };
   } finally {
     await client.close();
-    await lock.release();
   }
 }

@@ -541,3 +541,30 @@ describe('abbot config --show', () => {
     expect(r.stdout).toMatch(/PackageVerificationMode\s+hash\s+default/);
   });
 });
+
+describe('abbot status after a check', () => {
+  it('shows the last check and what is pending', async () => {
+    const repo = await repoWith({
+      pkgsinfo: { 'a.plist': needed('A', '1.0', ['prod']) },
+      manifests: { m: { catalogs: ['prod'], managed_installs: ['A'] } },
+    });
+    const s = await serve(repo);
+    const root = await rootFor({}, s);
+    await check(root, 'm');
+    const r = await abbot(['status', '--json', '--root', root]);
+    expect(r.code).toBe(0);
+    const status = JSON.parse(r.stdout);
+    expect(status.lastCheck).toMatchObject({ result: 'ok', manifest: 'm', installs: 1 });
+    expect(status.pending.installs.map((i: { name: string }) => i.name)).toEqual(['A']);
+  });
+
+  it('records a failed check', async () => {
+    const repo = await repoWith({ manifests: {} });
+    const s = await serve(repo);
+    const root = await rootFor({}, s);
+    expect((await check(root, 'nope')).code).toBe(1);
+    const status = JSON.parse((await abbot(['status', '--json', '--root', root])).stdout);
+    expect(status.lastCheck).toMatchObject({ result: 'failed' });
+    expect(status.lastCheck.error).toMatch(/nope/);
+  });
+});
