@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AppError, describeError } from '../lib/errors.js';
 import { streamLogger, type Logger } from '../lib/log.js';
+import { terminalProgress, type ProgressStream } from '../lib/progress.js';
 import { abbotVersion } from '../lib/version.js';
 import { loadConfig, formatConfig } from './config.js';
 import { macosPlatform } from './platform/macos/macos-platform.js';
@@ -28,6 +29,9 @@ commands:
   check [--json]     sync manifests and catalogs, decide what to install, update and remove;
                      writes InstallInfo.plist and prints the plan (nothing is installed)
   config --show      print every preference, its value and where it came from
+  install            download, verify and apply the plan of the last check (removals first)
+  run --auto         what launchd runs hourly: check, then install what may be installed now
+                     (unattended items, unless no one is logged in: then everything)
   status [--json]    show the last check and run, pending installs and removals, whether a
                      restart is needed, and recent failures (changes nothing)
 
@@ -41,7 +45,7 @@ common options:
   -V, --version      print the client version
   -h, --help         show this help
 
-The install, run, daemon and selfservice commands are being built; see the README.`;
+The daemon and selfservice commands are being built; see the README.`;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -132,6 +136,65 @@ export async function runClientCli(argv: string[], io: ClientIo): Promise<number
           io.stdout.write(formatCheck(outcome));
         }
         return 0;
+      }
+      case 'install':
+      case 'run': {
+        const c = common(rest, { auto: { type: 'boolean' } }, io);
+        if (c.values['help']) return (io.stdout.write(USAGE + '\n'), 0);
+        if (command === 'run' && !c.values['auto']) {
+          throw new AppError('USAGE', 'run needs --auto', { hint: 'abbot run --auto' });
+        }
+        const config = await configFor(c);
+        const { runInstall } = await import('./install/run-install.js');
+        const progress = terminalProgress(io.stderr as ProgressStream, {
+          quiet: c.values['quiet'] === true,
+        });
+        if (command === 'install') {
+          const outcome = await runInstall({
+            platform: c.platform,
+            config,
+            logger: c.logger,
+            mode: 'all',
+            kind: 'install',
+            progress,
+          });
+          return outcome.results.some((r) => r.result === 'failed') ? 1 : 0;
+        }
+        // run --auto: check, then install what may be installed with or without a user.
+        const { runCheck } = await import('./check/run-check.js');
+        let checkFailed = false;
+        let facts;
+        try {
+          facts = (await runCheck({ platform: c.platform, config, logger: c.logger })).facts;
+        } catch (e) {
+          // Munki carries on with the previous plan when a check fails; the exit code still says so.
+          if (e instanceof AppError && e.code === 'ALREADY_RUNNING') throw e;
+          c.logger.error(
+            'run.check.failed',
+            `check failed: ${describeError(e)}; installing from the previous plan`,
+          );
+          checkFailed = true;
+        }
+        const user = await c.platform.consoleUser();
+        if (config.SuppressAutoInstall) {
+          c.logger.info(
+            'run.suppressed',
+            'SuppressAutoInstall is set: nothing is installed automatically.',
+          );
+          return checkFailed ? 1 : 0;
+        }
+        const mode =
+          user === undefined && !config.SuppressLoginwindowInstall ? 'all' : 'unattended';
+        const outcome = await runInstall({
+          platform: c.platform,
+          config,
+          logger: c.logger,
+          mode,
+          kind: 'auto',
+          progress,
+          ...(facts ? { facts } : {}),
+        });
+        return checkFailed || outcome.results.some((r) => r.result === 'failed') ? 1 : 0;
       }
       case 'config': {
         const c = common(rest, { show: { type: 'boolean' } }, io);

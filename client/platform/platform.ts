@@ -116,6 +116,18 @@ export interface Platform {
    * caller's decision (Munki waits for the user, or restarts only at the login window).
    */
   requestRestart(reason: string): Promise<void>;
+  /**
+   * Executable paths of running processes, for blocking_applications. On macOS from `ps`; in the
+   * sandbox from `<root>/Library/Abbot/processes.txt` (one path a line), its stand-in for `ps`.
+   */
+  listProcesses(): Promise<string[]>;
+  /**
+   * The user logged in at the console; undefined at the login window (no one, or `root`). On
+   * macOS from `stat -f%Su /dev/console`; in the sandbox from machine.plist's `console_user`.
+   */
+  consoleUser(): Promise<string | undefined>;
+  /** Deletes a file or folder (recursively) at a macOS path: remove_copied_items. True if it existed. */
+  removeItem(path: string): Promise<boolean>;
 }
 
 /** What a package asks for when it is installed, mildest first (installer's RestartAction). */

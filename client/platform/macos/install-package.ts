@@ -318,7 +318,7 @@ async function installerEnvironment(
 }
 
 /** Who is at the console (`stat -f%Su /dev/console`); root when nobody, or the login window. */
-async function consoleUser(ctx: MacosInstallContext): Promise<string> {
+export async function consoleUser(ctx: MacosInstallContext): Promise<string> {
   const argv = [INSTALL_TOOLS.stat, '-f%Su', '/dev/console'];
   try {
     const result = await runCommand([ctx.tool(argv[0] ?? ''), ...argv.slice(1)], {

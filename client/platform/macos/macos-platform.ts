@@ -21,6 +21,7 @@
  * `commandRoot` runs every tool from under another folder (`<commandRoot>/usr/sbin/pkgutil`), so
  * tests on any OS can put fake executables there that print real recorded macOS output.
  */
+import { lstat, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { isPlistDict, parsePlist } from '../../../formats/index.js';
@@ -37,7 +38,7 @@ import { composeFacts, networkAddresses } from '../sandbox/facts.js';
 import type { MachineInfo } from '../sandbox/facts.js';
 import { rootedFiles } from '../sandbox/files.js';
 import { DEFAULT_SCRIPT_TIMEOUT_MS, runEmbeddedScript } from '../sandbox/scripts.js';
-import { installPackageOnMac } from './install-package.js';
+import { consoleUser, installPackageOnMac } from './install-package.js';
 import { removePackagesOnMac } from './remove-packages.js';
 
 /** The Apple tools this platform runs, by their real paths. */
@@ -50,6 +51,7 @@ export const MACOS_TOOLS = {
   pkgutil: '/usr/sbin/pkgutil',
   installer: '/usr/sbin/installer',
   stat: '/usr/bin/stat',
+  ps: '/bin/ps',
 } as const;
 
 /** Options of the macOS platform. */
@@ -198,6 +200,33 @@ export function macosPlatform(options: MacosPlatformOptions = {}): Platform {
         packageIds,
       ),
     requestRestart: (reason) => writeRestartRequest(paths, reason),
+    listProcesses: async () => {
+      // `comm` is the executable's full path on macOS, which blocking_applications matching needs.
+      const r = await runCommand([tool(MACOS_TOOLS.ps), '-axo', 'comm='], { timeoutMs });
+      if (r.exitCode !== 0) throw new AppError('COMMAND_FAILED', `ps failed: ${r.stderr.trim()}`);
+      return r.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '');
+    },
+    consoleUser: async () => {
+      const user = await consoleUser({
+        tool,
+        paths,
+        logger,
+        queryTimeoutMs: timeoutMs,
+        installTimeoutMs: timeoutMs,
+      });
+      return user === 'root' ? undefined : user;
+    },
+    removeItem: async (path) => {
+      const existed = await lstat(path).then(
+        () => true,
+        () => false,
+      );
+      await rm(path, { recursive: true, force: true });
+      return existed;
+    },
   };
 }
 

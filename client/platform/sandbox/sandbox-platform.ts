@@ -6,6 +6,9 @@
  * Packages are really installed under the root (install-package.ts), removed by receipt
  * (remove-packages.ts), and a restart is only ever recorded (`<state>/restart-requested.json`).
  */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isPlistDict, parsePlist } from '../../../formats/index.js';
 import { silentLogger } from '../../../lib/log.js';
 import type { Logger } from '../../../lib/log.js';
 import { pathsFor } from '../../paths.js';
@@ -74,5 +77,28 @@ export function sandboxPlatform(root: string, options: SandboxPlatformOptions = 
       ),
     removePackages: (packageIds) => removePackagesInSandbox({ paths, logger }, packageIds),
     requestRestart: (reason) => writeRestartRequest(paths, reason, options.now?.()),
+    // The sandbox's stand-ins for `ps` and the console owner: files a test or demo writes.
+    listProcesses: async () => {
+      const text = await readFile(join(paths.stateDir, 'processes.txt'), 'utf8').catch(() => '');
+      return text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'));
+    },
+    consoleUser: async () => {
+      const machine = await readFile(paths.machinePlist).then(
+        (b) => parsePlist(b, { source: paths.machinePlist }),
+        () => undefined,
+      );
+      const user = isPlistDict(machine) ? machine['console_user'] : undefined;
+      return typeof user === 'string' && user !== '' && user !== 'root' ? user : undefined;
+    },
+    removeItem: async (path) => {
+      // Only what really lies inside the root: a path through a symlink that leaves it is refused.
+      const host = await files.resolve(path);
+      if (host === undefined) return false;
+      await rm(host, { recursive: true, force: true });
+      return true;
+    },
   };
 }
