@@ -1,16 +1,17 @@
 // The README's first command: rebuild the example repo's catalogs, serve it over HTTPS on localhost
-// (a CA generated for this run), and run a real `abbot check` into a temporary sandbox root.
+// (a CA generated for this run), and run a real check-in and install (`abbot run --auto`) into a
+// temporary sandbox root; then show what was installed, where, with the receipts.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makePki, serveStatic } from '../bench/https-server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, 'repo');
 const bin = (name) => join(here, '..', 'bin', name);
-const { buildPlist } = await import('../dist/formats/index.js');
+const { buildPlist, parsePlist } = await import('../dist/formats/index.js');
 
 // Asynchronous on purpose: the HTTPS server runs in this process and must keep answering.
 async function run(title, argv) {
@@ -35,15 +36,38 @@ try {
   put('Library/Abbot/machine.plist', { arch: 'arm64', machine_type: 'laptop', serial_number: 'DEMO0001', hostname: 'demo-mac' });
   put('Library/Preferences/org.abbot.client.plist', { SoftwareRepoURL: server.url, SoftwareRepoCACertificate: pki.ca });
   console.log(`\nServing examples/repo at ${server.url} (CA: ${pki.ca})`);
-  await run(`abbot check --root ${root} --client-id demo-mac`, [
+  await run(`abbot run --auto --root ${root} --client-id demo-mac`, [
     bin('abbot'),
-    'check',
+    'run',
+    '--auto',
     '--root',
     root,
     '--client-id',
     'demo-mac',
   ]);
-  console.log(`\nThe plan was written to ${join(root, 'Library/Abbot/InstallInfo.plist')} (removed now).`);
+
+  // What landed under the sandbox root, outside Abbot's own state folder.
+  const files = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, e.name);
+      const rel = '/' + relative(root, full);
+      if (rel.startsWith('/Library/Abbot/') || rel === '/Library/Preferences/org.abbot.client.plist' || rel.startsWith('/System/')) continue;
+      if (e.isDirectory()) walk(full);
+      else files.push(`${rel}${e.isSymbolicLink() ? '' : `  (${statSync(full).size} bytes)`}`);
+    }
+  };
+  walk(root);
+  console.log('\nInstalled files (under the sandbox root):');
+  for (const f of files.sort()) console.log(`  ${f}`);
+  console.log('\nReceipts (var/db/receipts, as pkgutil writes them):');
+  const receipts = join(root, 'var/db/receipts');
+  for (const name of readdirSync(receipts).filter((n) => n.endsWith('.plist') && !n.endsWith('.paths.plist')).sort()) {
+    const r = parsePlist(readFileSync(join(receipts, name)));
+    console.log(`  ${r.PackageIdentifier} ${r.PackageVersion}  installed at /${String(r.InstallPrefixPath).replace(/^\/+/, '')}`);
+  }
+  await run(`abbot status --root ${root}`, [bin('abbot'), 'status', '--root', root]);
+  console.log(`\nThe sandbox root ${root} is removed now.`);
 } finally {
   await server.close();
   pki.cleanup();

@@ -442,3 +442,34 @@ describe('macOS file access and scripts', () => {
     expect(platform.kind).toBe('macos');
   });
 });
+
+describe('macOS session facts for install sessions', () => {
+  it('lists running executables with `ps -axo comm=`', async () => {
+    // ps -axo comm= on macOS prints each process's executable path, one per line (the layout
+    // shown in Apple's ps(1) man page: `comm` is the full command path without arguments).
+    await fake('/bin/ps', 'ps -axo comm= layout from the macOS ps(1) man page', out('list'), {
+      list: '/sbin/launchd\n/usr/libexec/logd\n/Applications/Safari.app/Contents/MacOS/Safari\n',
+    });
+    const processes = await macosPlatform({ commandRoot }).listProcesses();
+    expect(processes).toEqual([
+      '/sbin/launchd',
+      '/usr/libexec/logd',
+      '/Applications/Safari.app/Contents/MacOS/Safari',
+    ]);
+    expect(await calls()).toEqual([['/bin/ps', '-axo', 'comm=']]);
+  });
+
+  it.each([
+    ['alice', 'alice'],
+    ['root', undefined],
+    ['loginwindow', undefined],
+  ])('reports the console user %s as %s', async (owner, expected) => {
+    await fake(
+      '/usr/bin/stat',
+      'stat -f%Su prints the owner name of /dev/console',
+      `echo ${owner}`,
+    );
+    expect(await macosPlatform({ commandRoot }).consoleUser()).toBe(expected);
+    expect(await calls()).toEqual([['/usr/bin/stat', '-f%Su', '/dev/console']]);
+  });
+});
