@@ -6,7 +6,7 @@
  * InstallInfo.plist (what is left to do). Nothing ever restarts the Mac here: a restart is recorded.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { trimVersionString } from '../../catalogs/index.js';
 import { buildPlist, isPlistDict, parsePlist, type PlistDict } from '../../formats/index.js';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
@@ -395,11 +395,12 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
         { mkdirs: true },
       );
     }
+    // pruneCache keeps names relative to the cache: the items still to do, and their partials.
     const keep = new Set(
-      leftInstalls
-        .map((e) => str(e['installer_item_location']))
+      [...leftInstalls, ...leftRemovals]
+        .flatMap((e) => [str(e['installer_item_location']), str(e['uninstaller_item_location'])])
         .filter((x): x is string => x !== undefined)
-        .map((l) => cachePathFor(paths.cacheDir, l)),
+        .map((l) => relative(paths.cacheDir, cachePathFor(paths.cacheDir, l))),
     );
     await pruneCache(paths.cacheDir, keep).catch((e: unknown) =>
       warnings.push(`cache clean-up: ${describeError(e)}`),

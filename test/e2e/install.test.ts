@@ -12,7 +12,7 @@ import { runClientCli } from '../../client/cli.js';
 import { buildPlist, parsePlist, type PlistDict, type PlistValue } from '../../formats/index.js';
 import { memoryLogger } from '../../lib/log.js';
 import { makeCatalogs } from '../../repo-tools/commands/makecatalogs.js';
-import { routes, startTestServer, type TestServer } from '../helpers/https-server.js';
+import { etagFor, routes, startTestServer, type TestServer } from '../helpers/https-server.js';
 import { makeSandboxRoot, type SandboxSpec } from '../helpers/sandbox-root.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/repo', import.meta.url));
@@ -220,6 +220,75 @@ describe('abbot install', () => {
       /Install of Broken-1.0: FAILED \(Broken: preinstall_script exited with 3/,
     );
     expect(r.stdout).toContain('Install of Hello World-1.0: SUCCESSFUL');
+  });
+});
+
+describe('abbot install: interrupted downloads and failing package scripts', () => {
+  it('resumes a download cut off halfway with a Range request, then installs', async () => {
+    const root = await start();
+    await abbot(['check', '--root', root, '--client-id', 'site_default']);
+    const pkgPath = '/pkgs/apps/HelloWorld-1.0.pkg';
+    const bytes = await readFile(join(repo, pkgPath));
+    // Like a real server: validators first, then the connection drops halfway through the body.
+    server!.setRoute(pkgPath, (req, res) => {
+      res.writeHead(200, {
+        'content-length': String(bytes.length),
+        etag: etagFor(bytes),
+        'last-modified': new Date('2026-01-15T09:00:00Z').toUTCString(),
+      });
+      res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () =>
+        setTimeout(() => req.socket.destroy(), 20),
+      );
+    });
+    expect((await abbot(['install', '--root', root])).code).toBe(1);
+    expect(existsSync(join(root, 'Library/Abbot/Cache/HelloWorld-1.0.pkg.download'))).toBe(true);
+    server!.clearRoutes();
+    server!.resetRequests();
+    const r = await abbot(['install', '--root', root]);
+    expect(r.code).toBe(0);
+    const get = server!.requests.find((q) => q.url === pkgPath);
+    expect(get?.headers['range']).toBe(`bytes=${Math.floor(bytes.length / 2)}-`);
+    expect(get?.headers['if-range']).toBeDefined();
+    expect((await receipt(root, 'org.abbot.example.helloworld'))['PackageVersion']).toBe('1.0');
+  });
+
+  it('reports a package whose postinstall script fails, and still installs the next item', async () => {
+    const { buildFlatPackage } = await import('../helpers/flat-package.js');
+    const { createHash } = await import('node:crypto');
+    const pkg = await buildFlatPackage({
+      kind: 'component',
+      identifier: 'org.example.badscript',
+      version: '1.0',
+      installLocation: '/',
+      files: [{ path: 'usr/local/share/badscript/README', contents: 'hi\n' }],
+      scripts: { postinstall: '#!/bin/sh\necho "cannot reach the licence server" >&2\nexit 1\n' },
+    });
+    await mkdir(join(repo, 'pkgs/apps'), { recursive: true });
+    await writeFile(join(repo, 'pkgs/apps/BadScript-1.0.pkg'), pkg);
+    await writeFile(
+      join(repo, 'pkgsinfo/apps/BadScript-1.0.plist'),
+      buildPlist({
+        name: 'BadScript',
+        version: '1.0',
+        catalogs: ['production'],
+        installer_item_location: 'apps/BadScript-1.0.pkg',
+        installer_item_hash: createHash('sha256').update(pkg).digest('hex'),
+        installer_item_size: 1,
+        receipts: [{ packageid: 'org.example.badscript', version: '1.0' }],
+      }),
+    );
+    await writeFile(
+      join(repo, 'manifests', 'bad'),
+      buildPlist({ catalogs: ['production'], managed_installs: ['BadScript', 'HelloWorld'] }),
+    );
+    const root = await start();
+    await abbot(['check', '--root', root, '--client-id', 'bad']);
+    const r = await abbot(['install', '--root', root]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Install of BadScript-1.0: FAILED .*postinstall/);
+    expect(r.stdout).toContain('Install of Hello World-1.0: SUCCESSFUL');
+    // No receipt: the next check tries again, as after a failed install on a Mac.
+    expect(await installs(root, 'bad')).toEqual(['BadScript']);
   });
 });
 
