@@ -11,7 +11,6 @@ import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { describeError } from '../../lib/errors.js';
 import { acquireRunLock } from '../../lib/lock.js';
 import type { Logger } from '../../lib/log.js';
-import { abbotVersion } from '../../lib/version.js';
 import {
   primaryManifestCandidates,
   resolveManifestTree,
@@ -28,7 +27,7 @@ import {
 import type { Platform } from '../platform/platform.js';
 import { mergeConditionFacts, runConditionScripts } from '../platform/sandbox/conditions.js';
 import { checkSummary, openClientState } from '../state/client-state.js';
-import { createHttpClient } from '../sync/http-client.js';
+import { httpClientFromConfig } from '../sync/client-for-config.js';
 import { syncCatalog, syncManifest, type RepoSync } from './repo-sync.js';
 
 /**
@@ -144,18 +143,7 @@ export async function runCheck(context: CheckContext): Promise<CheckOutcome> {
 async function checkUnderLock(context: CheckContext, now: Date): Promise<CheckOutcome> {
   const { platform, config, logger } = context;
   const paths = platform.paths;
-  const client = createHttpClient({
-    caCertificatePath: config.SoftwareRepoCACertificate,
-    caPath: config.SoftwareRepoCAPath,
-    clientCertificatePath: config.ClientCertificatePath,
-    clientKeyPath: config.ClientKeyPath,
-    additionalHeaders: config.AdditionalHttpHeaders,
-    followRedirects: config.FollowHTTPRedirects,
-    timeoutMs: config.HttpTimeoutSeconds * 1000,
-    retries: config.HttpRetries,
-    userAgent: `abbot/${abbotVersion()}`,
-    logger,
-  });
+  const client = httpClientFromConfig(config, logger);
   try {
     const warnings: string[] = [];
     const builtIn = await platform.collectFacts(now);

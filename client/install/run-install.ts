@@ -28,9 +28,9 @@ import {
   type ReportRemovalResult,
 } from '../report/install-report.js';
 import { openClientState, type RunKind } from '../state/client-state.js';
-import { createHttpClient } from '../sync/http-client.js';
+import { httpClientFromConfig } from '../sync/client-for-config.js';
 import { packageUrl } from '../sync/repo-urls.js';
-import { installEntry, removeEntry, strongerRestart } from './apply-item.js';
+import { installEntry, removeEntry, strongerRestart, type ItemOutcome } from './apply-item.js';
 import { runningBlockers } from './blocking-apps.js';
 
 /** Which items a session may do. */
@@ -120,24 +120,14 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
   const lock = await acquireRunLock(join(paths.stateDir, 'run.lock'), ctx.kind);
   const state = await openClientState(paths, { logger });
   await state.startRun(ctx.kind, startTime);
-  const client = createHttpClient({
-    caCertificatePath: config.SoftwareRepoCACertificate,
-    caPath: config.SoftwareRepoCAPath,
-    clientCertificatePath: config.ClientCertificatePath,
-    clientKeyPath: config.ClientKeyPath,
-    additionalHeaders: config.AdditionalHttpHeaders,
-    followRedirects: config.FollowHTTPRedirects,
-    timeoutMs: config.HttpTimeoutSeconds * 1000,
-    retries: config.HttpRetries,
-    userAgent: `abbot/${abbotVersion()}`,
-    logger,
-  });
+  const client = httpClientFromConfig(config, logger);
   const results: SessionResult[] = [];
   const errors: string[] = [];
   const warnings: string[] = [];
   const installReport: ReportInstallResult[] = [];
   const removalReport: ReportRemovalResult[] = [];
-  let restart: RestartAction = 'None';
+  // Widened on purpose: it changes inside `apply`, which narrowing cannot see.
+  let restart = 'None' as RestartAction;
   const unattended = ctx.mode === 'unattended';
   try {
     let info: PlistDict = {};
@@ -281,28 +271,26 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
       }
     };
 
-    // Removals first, as Munki does.
-    for (const [i, item] of toRemove.entries()) {
+    /** Applies one entry (its download, if any, already verified) and records the outcome. */
+    const apply = async (
+      item: PlistDict,
+      action: 'install' | 'removal',
+      version: string,
+      work: (path: string | undefined) => Promise<ItemOutcome>,
+    ): Promise<void> => {
       const name = String(item['name']);
-      progress.update(`Removing ${name}`, i + 1, toRemove.length);
       const started = Date.now();
-      const dl = downloaded(`removal:${name}`);
-      const outcome =
+      const dl = downloaded(`${action}:${name}`);
+      const outcome: ItemOutcome =
         dl.error !== undefined
-          ? {
-              ok: false,
-              status: -1,
-              restartAction: 'None' as RestartAction,
-              error: `${name}: ${dl.error}`,
-            }
-          : await removeEntry(platform, item, logger, dl.path);
+          ? { ok: false, status: -1, restartAction: 'None', error: `${name}: ${dl.error}` }
+          : await work(dl.path);
       restart = strongerRestart(restart, outcome.restartAction);
-      const version = str(item['installed_version']) ?? '';
       await record(
         {
           name,
           version,
-          action: 'removal',
+          action,
           result: outcome.ok ? 'success' : 'failed',
           durationSeconds: (Date.now() - started) / 1000,
           ...(outcome.error ? { reason: outcome.error } : {}),
@@ -310,6 +298,14 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
         item,
         outcome.status,
         outcome.error,
+      );
+    };
+
+    // Removals first, as Munki does.
+    for (const [i, item] of toRemove.entries()) {
+      progress.update(`Removing ${String(item['name'])}`, i + 1, toRemove.length);
+      await apply(item, 'removal', str(item['installed_version']) ?? '', (path) =>
+        removeEntry(platform, item, logger, path),
       );
     }
 
@@ -333,31 +329,7 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
         continue;
       }
       progress.update(`Installing ${name}`, i + 1, toInstall.length);
-      const started = Date.now();
-      const dl = downloaded(`install:${name}`);
-      const outcome =
-        dl.error !== undefined
-          ? {
-              ok: false,
-              status: -1,
-              restartAction: 'None' as RestartAction,
-              error: `${name}: ${dl.error}`,
-            }
-          : await installEntry(platform, item, dl.path, logger);
-      restart = strongerRestart(restart, outcome.restartAction);
-      await record(
-        {
-          name,
-          version,
-          action: 'install',
-          result: outcome.ok ? 'success' : 'failed',
-          durationSeconds: (Date.now() - started) / 1000,
-          ...(outcome.error ? { reason: outcome.error } : {}),
-        },
-        item,
-        outcome.status,
-        outcome.error,
-      );
+      await apply(item, 'install', version, (path) => installEntry(platform, item, path, logger));
     }
     progress.done();
     for (const s of skipped) {
