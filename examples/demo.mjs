@@ -2,7 +2,15 @@
 // (a CA generated for this run), and run a real check-in and install (`abbot run --auto`) into a
 // temporary sandbox root; then show what was installed, where, with the receipts.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,9 +40,20 @@ try {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), buildPlist(value));
   };
-  put('System/Library/CoreServices/SystemVersion.plist', { ProductVersion: '14.5', ProductBuildVersion: '23F79' });
-  put('Library/Abbot/machine.plist', { arch: 'arm64', machine_type: 'laptop', serial_number: 'DEMO0001', hostname: 'demo-mac' });
-  put('Library/Preferences/org.abbot.client.plist', { SoftwareRepoURL: server.url, SoftwareRepoCACertificate: pki.ca });
+  put('System/Library/CoreServices/SystemVersion.plist', {
+    ProductVersion: '14.5',
+    ProductBuildVersion: '23F79',
+  });
+  put('Library/Abbot/machine.plist', {
+    arch: 'arm64',
+    machine_type: 'laptop',
+    serial_number: 'DEMO0001',
+    hostname: 'demo-mac',
+  });
+  put('Library/Preferences/org.abbot.client.plist', {
+    SoftwareRepoURL: server.url,
+    SoftwareRepoCACertificate: pki.ca,
+  });
   console.log(`\nServing examples/repo at ${server.url} (CA: ${pki.ca})`);
   await run(`abbot run --auto --root ${root} --client-id demo-mac`, [
     bin('abbot'),
@@ -52,7 +71,12 @@ try {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const full = join(dir, e.name);
       const rel = '/' + relative(root, full);
-      if (rel.startsWith('/Library/Abbot/') || rel === '/Library/Preferences/org.abbot.client.plist' || rel.startsWith('/System/')) continue;
+      if (
+        rel.startsWith('/Library/Abbot/') ||
+        rel === '/Library/Preferences/org.abbot.client.plist' ||
+        rel.startsWith('/System/')
+      )
+        continue;
       if (e.isDirectory()) walk(full);
       else files.push(`${rel}${e.isSymbolicLink() ? '' : `  (${statSync(full).size} bytes)`}`);
     }
@@ -62,9 +86,13 @@ try {
   for (const f of files.sort()) console.log(`  ${f}`);
   console.log('\nReceipts (var/db/receipts, as pkgutil writes them):');
   const receipts = join(root, 'var/db/receipts');
-  for (const name of readdirSync(receipts).filter((n) => n.endsWith('.plist') && !n.endsWith('.paths.plist')).sort()) {
+  for (const name of readdirSync(receipts)
+    .filter((n) => n.endsWith('.plist') && !n.endsWith('.paths.plist'))
+    .sort()) {
     const r = parsePlist(readFileSync(join(receipts, name)));
-    console.log(`  ${r.PackageIdentifier} ${r.PackageVersion}  installed at /${String(r.InstallPrefixPath).replace(/^\/+/, '')}`);
+    console.log(
+      `  ${r.PackageIdentifier} ${r.PackageVersion}  installed at /${String(r.InstallPrefixPath).replace(/^\/+/, '')}`,
+    );
   }
   await run(`abbot status --root ${root}`, [bin('abbot'), 'status', '--root', root]);
   console.log(`\nThe sandbox root ${root} is removed now.`);
