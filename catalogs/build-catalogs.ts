@@ -84,8 +84,25 @@ function nonEmptyString(v: PlistValue | undefined): v is string {
 }
 
 /**
+ * The top-level pkginfo keys prepareCatalogItem reads to make its candidate and findings (it copies
+ * the others into `pkginfo` without looking at them): given a dict of just these keys, it returns
+ * the same candidate and findings as for the whole pkginfo.
+ */
+export const CATALOG_CHECK_KEYS = [
+  'name',
+  'catalogs',
+  'installer_type',
+  'installer_item_location',
+  'uninstaller_item_location',
+  'PackageURL',
+  'PackageCompleteURL',
+] as const;
+
+/**
  * Turns one parsed pkginfo into its catalog form: strips `notes` and `_*` keys and records what
  * assignCatalogs needs. A value that is not a dict, or has no name, is skipped with Munki's warning.
+ * The candidate and findings depend only on the keys in CATALOG_CHECK_KEYS; keep that list in step
+ * when this function starts reading another key.
  */
 export function prepareCatalogItem(file: string, value: PlistValue): PrepareResult {
   const where = repoPath(file);

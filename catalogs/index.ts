@@ -18,6 +18,7 @@ export { pkginfoSchema, validatePkgInfo } from './pkginfo-schema.js';
 export { createPlistValidator, plistTypeOf } from './schema-support.js';
 export type { FoundTypeName, PlistTypeName, SchemaIssue } from './schema-support.js';
 export {
+  CATALOG_CHECK_KEYS,
   assignCatalogs,
   buildCatalogs,
   compareRepoPaths,

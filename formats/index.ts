@@ -55,3 +55,8 @@ export {
   type BundleInfo,
   type OsVersionRange,
 } from './flat-package.js';
+export {
+  transcodeCatalogFragment,
+  type TranscodeCatalogFragmentOptions,
+  type CatalogFragmentResult,
+} from './plist-catalog-fragment.js';

@@ -53,9 +53,24 @@ export function parsePlist(
     const start = input.charCodeAt(0) === 0xfeff ? 1 : 0;
     return new XmlPlistParser(input, undefined, start, source, maxDepth).parseDocument();
   }
-  if (BPLIST_MAGIC.every((b, i) => input[i] === b)) {
-    return parseBinaryPlist(input, { source, maxDepth });
-  }
+  if (isBinaryPlist(input)) return parseBinaryPlist(input, { source, maxDepth });
+  return xmlPlistParserFor(input, source, maxDepth).parseDocument();
+}
+
+/** True when `bytes` start with the binary plist magic (`bplist`). */
+export function isBinaryPlist(bytes: Uint8Array): boolean {
+  return BPLIST_MAGIC.every((b, i) => bytes[i] === b);
+}
+
+/**
+ * A parser positioned at the start of an XML plist given as bytes (not a binary one: check
+ * isBinaryPlist first). Shared with plist-catalog-fragment.ts so both read bytes identically.
+ */
+export function xmlPlistParserFor(
+  input: Uint8Array,
+  source: string | undefined,
+  maxDepth: number,
+): XmlPlistParser {
   const encoding = sniffEncoding(input);
   if (encoding === 'utf-8') {
     // UTF-8 is read as latin1 text, one char per byte, which is several times faster to make
@@ -63,10 +78,10 @@ export function parsePlist(
     // bytes ≥ 0x80 are decoded (and validated) as UTF-8 when they are read.
     const text = latin1(input);
     const start = input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf ? 3 : 0;
-    return new XmlPlistParser(text, input, start, source, maxDepth).parseDocument();
+    return new XmlPlistParser(text, input, start, source, maxDepth);
   }
   const text = decodeWhole(input, encoding, source);
-  return new XmlPlistParser(text, undefined, 0, source, maxDepth).parseDocument();
+  return new XmlPlistParser(text, undefined, 0, source, maxDepth);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,7 +179,8 @@ const HIGH_BYTE = /[\x80-\xff]/;
 
 const KEY_CACHE_SIZE = 1024;
 
-type ElementKind =
+/** The elements of a plist document. */
+export type ElementKind =
   | 'plist'
   | 'dict'
   | 'array'
@@ -177,12 +193,18 @@ type ElementKind =
   | 'true'
   | 'false';
 
+/** What readStartTag needs of the innermost open container: its kind, for error messages. */
+export interface OpenContainer {
+  readonly kind: 'array' | 'dict' | 'plist';
+}
+
 type Frame =
   | { kind: 'array'; openAt: number; items: PlistValue[] }
   | { kind: 'dict'; openAt: number; dict: PlistDict; key: string | undefined; keyAt: number }
   | { kind: 'plist'; openAt: number; value: PlistValue | undefined };
 
-const CLOSE_TAG: Record<ElementKind, string> = {
+/** The plain end tag of each element, which the fast paths look for first. */
+export const CLOSE_TAG: Readonly<Record<ElementKind, string>> = {
   plist: '</plist>',
   dict: '</dict>',
   array: '</array>',
@@ -196,19 +218,23 @@ const CLOSE_TAG: Record<ElementKind, string> = {
   false: '</false>',
 };
 
-/** One parse of one document; holds the scan position and the caches that keep the scan linear. */
-class XmlPlistParser {
-  private readonly n: number;
+/**
+ * One parse of one document; holds the scan position and the caches that keep the scan linear.
+ * Exported (not from index.ts) so plist-catalog-fragment.ts walks documents with the very same
+ * scanning and error reporting; members it uses are public, the rest stay private.
+ */
+export class XmlPlistParser {
+  readonly n: number;
   /** Where the document starts (after a BOM): the only place an XML declaration may be. */
   private readonly start: number;
-  private pos: number;
+  pos: number;
   /** Set by readStartTag: the tag just read was `<name/>`. */
-  private isEmptyTag = false;
+  isEmptyTag = false;
   /**
    * Offset of the next special character at or after an earlier scan point (n when none). Text
    * segments are read in document order, so one regex scan serves every segment up to there.
    */
-  private nextSpecial = -1;
+  nextSpecial = -1;
   private readonly special: RegExp;
   /** Keys repeat endlessly in a catalog: reusing one string per key spares allocation and GC. */
   private readonly keyCache: (string | undefined)[] = new Array<string | undefined>(KEY_CACHE_SIZE);
@@ -218,11 +244,11 @@ class XmlPlistParser {
    * @param bytes the UTF-8 bytes `s` was made from, to decode non-ASCII text segments
    */
   constructor(
-    private readonly s: string,
+    readonly s: string,
     private readonly bytes: Uint8Array | undefined,
     start: number,
     private readonly source: string | undefined,
-    private readonly maxDepth: number,
+    readonly maxDepth: number,
   ) {
     this.n = s.length;
     this.pos = start;
@@ -241,7 +267,7 @@ class XmlPlistParser {
 
   // -- errors ----------------------------------------------------------------------------------
 
-  private fail(offset: number, message: string, extraLines = 0): PlistError {
+  fail(offset: number, message: string, extraLines = 0): PlistError {
     return new PlistError(message, { source: this.source, line: this.lineAt(offset) + extraLines });
   }
 
@@ -261,7 +287,7 @@ class XmlPlistParser {
     return line;
   }
 
-  private truncated(openAt: number, name: string): PlistError {
+  truncated(openAt: number, name: string): PlistError {
     return this.fail(
       this.n,
       `unexpected end of input: <${name}> opened on line ${this.lineAt(openAt)} is not closed`,
@@ -280,7 +306,7 @@ class XmlPlistParser {
 
   // -- prolog and misc -------------------------------------------------------------------------
 
-  private skipProlog(): void {
+  skipProlog(): void {
     const s = this.s;
     let seenDoctype = false;
     for (;;) {
@@ -322,7 +348,7 @@ class XmlPlistParser {
    * Skips whitespace, comments and processing instructions; stops at the next other '<' (or the
    * end). Any other text is an error: only <string>, <key> and scalars hold text.
    */
-  private skipMisc(within: ElementKind | 'prolog' | 'epilog'): void {
+  skipMisc(within: ElementKind | 'prolog' | 'epilog'): void {
     const s = this.s;
     const n = this.n;
     let i = this.pos;
@@ -377,7 +403,10 @@ class XmlPlistParser {
 
   // -- elements --------------------------------------------------------------------------------
 
-  /** Parses the root element and everything inside it, iteratively, so depth costs no stack. */
+  /**
+   * Parses the root element and everything inside it, iteratively, so depth costs no stack.
+   * plist-catalog-fragment.ts (ExactWalk) repeats this loop check for check: keep them in step.
+   */
   private parseTree(): PlistValue {
     const s = this.s;
     const n = this.n;
@@ -476,7 +505,7 @@ class XmlPlistParser {
   }
 
   /** Reads `<name …>` or `<name …/>` at `lt`, leaving pos after it and setting isEmptyTag. */
-  private readStartTag(lt: number, top: Frame | undefined): ElementKind {
+  readStartTag(lt: number, top: OpenContainer | undefined): ElementKind {
     const s = this.s;
     const kind = elementAt(s, lt + 1);
     if (kind !== undefined) {
@@ -497,7 +526,7 @@ class XmlPlistParser {
   }
 
   /** Start tags with attributes, and every malformed or unknown one (for the error message). */
-  private readStartTagSlow(lt: number, top: Frame | undefined): ElementKind {
+  private readStartTagSlow(lt: number, top: OpenContainer | undefined): ElementKind {
     const s = this.s;
     let j = lt + 1;
     for (;;) {
@@ -571,7 +600,7 @@ class XmlPlistParser {
   }
 
   /** An end tag that is not the plain `</name>`: `</name >` is fine, anything else is an error. */
-  private endTagSlow(lt: number, expected: ElementKind, openAt: number): void {
+  endTagSlow(lt: number, expected: ElementKind, openAt: number): void {
     const re = /<\/([A-Za-z0-9_:.-]*)[ \t\r\n]*(>)?/y;
     re.lastIndex = lt;
     const r = re.exec(this.s);
@@ -594,7 +623,7 @@ class XmlPlistParser {
    * Reads the text content of `<kind>` (pos is just after the start tag) up to its end tag and
    * returns it decoded. The common case, plain text then `</kind>`, is one indexOf and one slice.
    */
-  private readText(kind: ElementKind, openAt: number): string {
+  readText(kind: ElementKind, openAt: number): string {
     const s = this.s;
     const start = this.pos;
     const lt = s.indexOf('<', start);
@@ -610,14 +639,14 @@ class XmlPlistParser {
     return this.readTextSlow(kind, openAt, start);
   }
 
-  private findNextSpecial(from: number): void {
+  findNextSpecial(from: number): void {
     this.special.lastIndex = from;
     const m = this.special.exec(this.s);
     this.nextSpecial = m === null ? this.n : m.index;
   }
 
   /** s.slice(start, end), reusing an earlier identical string when the cache has one. */
-  private cachedSlice(start: number, end: number): string {
+  cachedSlice(start: number, end: number): string {
     const s = this.s;
     const len = end - start;
     if (len === 0 || len > 48) return s.slice(start, end);
@@ -635,7 +664,7 @@ class XmlPlistParser {
   }
 
   /** Text with comments, CDATA sections, processing instructions or a spaced end tag. */
-  private readTextSlow(kind: ElementKind, openAt: number, start: number): string {
+  readTextSlow(kind: ElementKind, openAt: number, start: number): string {
     const s = this.s;
     let out = '';
     let i = start;
@@ -689,7 +718,7 @@ class XmlPlistParser {
    * normalises CR/CRLF, replaces entity references and refuses characters XML forbids; pieces are
    * joined once, so the result is a flat string.
    */
-  private decodeSpecial(start: number, end: number): string {
+  decodeSpecial(start: number, end: number): string {
     let text = this.s.slice(start, end);
     // The '&'-free variants of the special characters, to tell the hot case from the rest.
     let re = this.bytes === undefined ? NON_ENTITY_SPECIAL_IN_TEXT : NON_ENTITY_SPECIAL_IN_ASCII;
@@ -801,7 +830,7 @@ class XmlPlistParser {
   // -- scalars ---------------------------------------------------------------------------------
 
   /** `<integer>` of plain decimal digits directly followed by `</integer>`, without a slice. */
-  private readIntegerFast(): number | undefined {
+  readIntegerFast(): number | undefined {
     const s = this.s;
     let i = this.pos;
     const isNegative = s.charCodeAt(i) === 0x2d;
@@ -820,7 +849,7 @@ class XmlPlistParser {
     return isNegative && v !== 0 ? -v : v;
   }
 
-  private readScalar(kind: ElementKind, at: number): PlistValue {
+  readScalar(kind: ElementKind, at: number): PlistValue {
     const text = this.isEmptyTag ? '' : this.readText(kind, at);
     switch (kind) {
       case 'integer': {
@@ -976,7 +1005,8 @@ function isLowSurrogate(c: number): boolean {
   return c >= 0xdc00 && c <= 0xdfff;
 }
 
-function isXmlChar(c: number): boolean {
+/** True for a code point XML 1.0 allows in a document. */
+export function isXmlChar(c: number): boolean {
   return (
     c === 0x09 ||
     c === 0x0a ||
@@ -992,7 +1022,8 @@ function normaliseNewlines(raw: string): string {
   return raw.includes('\r') ? raw.replace(/\r\n?/g, '\n') : raw;
 }
 
-function trimXmlSpace(t: string): string {
+/** `t` without leading and trailing XML whitespace (allocation-free when there is none). */
+export function trimXmlSpace(t: string): string {
   if (t === '' || (!isXmlSpace(t.charCodeAt(0)) && !isXmlSpace(t.charCodeAt(t.length - 1)))) {
     return t;
   }
@@ -1063,7 +1094,7 @@ function parseReal(text: string): number | undefined {
 }
 
 /** `YYYY-MM-DDTHH:MM:SSZ` (UTC) → Date; undefined when malformed or not a real calendar time. */
-function parseDate(text: string): Date | undefined {
+export function parseDate(text: string): Date | undefined {
   const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z$/.exec(
     trimXmlSpace(text),
   );

@@ -1,16 +1,20 @@
 /**
- * Reads pkginfo files for makecatalogs: parse, prepare (strip keys, note catalogs and installer
- * items) and serialise each as a catalog fragment. Synchronous on purpose: for thousands of small
- * files, sync reads are several times faster in Node than promise-based ones; the work is shared
- * between threads instead, each taking chunks from one shared counter until none are left.
+ * Reads pkginfo files for makecatalogs: each file's bytes go through transcodeCatalogFragment,
+ * which writes the stripped catalog fragment in the same pass that parses it and hands back only
+ * the keys prepareCatalogItem looks at (CATALOG_CHECK_KEYS), so no pkginfo becomes an object tree.
+ * Synchronous on purpose: for thousands of small files, sync reads are several times faster in
+ * Node than promise-based ones; the work is shared between threads instead, each taking chunks
+ * from one shared counter until none are left.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import {
+  CATALOG_CHECK_KEYS,
+  isStrippedKey,
   prepareCatalogItem,
   type CatalogCandidate,
   type CatalogFinding,
 } from '../catalogs/index.js';
-import { buildPlistFragment, parsePlist } from '../formats/index.js';
+import { transcodeCatalogFragment, type CatalogFragmentResult } from '../formats/index.js';
 import { describeError } from '../lib/errors.js';
 import { fileKey, type FileKey } from './makecatalogs-cache.js';
 
@@ -54,24 +58,35 @@ function readWithKey(fullPath: string): { key: FileKey; bytes: Buffer } {
 export function readPkginfo(file: PkginfoFile): PkginfoReadResult {
   const where = `pkgsinfo/${file.path}`;
   let key: FileKey | null = null;
-  let value;
+  let transcoded: CatalogFragmentResult;
   try {
     const read = readWithKey(file.fullPath);
     key = read.key;
-    value = parsePlist(read.bytes, { source: where });
+    transcoded = transcodeCatalogFragment(read.bytes, {
+      source: where,
+      stripKey: isStrippedKey,
+      pickKeys: CATALOG_CHECK_KEYS,
+    });
   } catch (e) {
     return { path: file.path, key, ok: false, error: describeError(e) };
   }
-  const prepared = prepareCatalogItem(file.path, value);
+  // The picked keys are all prepareCatalogItem reads, so it gives the candidate and findings it
+  // would give for the whole pkginfo; a root that is not a dict gets its "missing name key".
+  // Its stripped `pkginfo` goes unused: the transcoder has written that fragment already.
+  const prepared = prepareCatalogItem(
+    file.path,
+    transcoded.root === 'dict' ? transcoded.picked : transcoded.value,
+  );
   return {
     path: file.path,
     key,
     ok: true,
     candidate: prepared.item?.candidate ?? null,
     findings: prepared.findings,
-    fragment: prepared.item
-      ? Buffer.from(buildPlistFragment(prepared.item.pkginfo, 1, { sortKeys: true }))
-      : Buffer.alloc(0),
+    fragment:
+      prepared.item && transcoded.root === 'dict'
+        ? Buffer.from(transcoded.fragment)
+        : Buffer.alloc(0),
   };
 }
 
