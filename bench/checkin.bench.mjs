@@ -108,10 +108,13 @@ try {
 
   const times = [];
   const bytes = [];
+  const connections = [];
   for (let i = 0; i < 7; i++) {
     const before = server.bytes();
+    const beforeConnections = server.connections();
     times.push((await check(false)).seconds);
     bytes.push(server.bytes() - before);
+    connections.push(server.connections() - beforeConnections);
   }
   times.sort((a, b) => a - b);
   figure('checkin.catalog_items', 20_000, 'items', 'catalog testing, 20,000 pkginfos');
@@ -121,6 +124,12 @@ try {
     times[Math.floor(times.length / 2)],
     's',
     `median of ${times.length} whole \`abbot check\` processes (best ${times[0].toFixed(3)} s); goal < 0.5 s`,
+  );
+  figure(
+    'checkin.noop_connections',
+    Math.max(...connections),
+    'connections',
+    'TLS connections per check',
   );
   figure(
     'checkin.noop_bytes',

@@ -117,6 +117,8 @@ export async function serveStatic(root, pki) {
       return total;
     },
     requests: () => requests,
+    connections: () => raw.size,
+    connectionBytes: () => [...raw].map((s) => [s.bytesRead, s.bytesWritten]),
     close: () =>
       new Promise((r) => {
         for (const s of raw) s.destroy();

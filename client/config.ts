@@ -352,6 +352,50 @@ export const preferencesSchema = {
 
 const validatePreferences = createPlistValidator(preferencesSchema);
 
+/**
+ * True when `value` certainly satisfies `schema`, for the few keywords the table uses. Most runs
+ * read well-formed preferences, and loading and compiling ajv costs ~70 ms of a check-in that
+ * should take well under half a second; ajv stays the authority whenever this says no, so every
+ * error message is still ajv's.
+ */
+function surelyValid(schema: Readonly<Record<string, unknown>>, value: unknown): boolean {
+  for (const [keyword, want] of Object.entries(schema)) {
+    switch (keyword) {
+      case 'plistType':
+        if (want === 'string' && typeof value !== 'string') return false;
+        if (want === 'boolean' && typeof value !== 'boolean') return false;
+        if (want === 'integer' && !(typeof value === 'number' && Number.isInteger(value)))
+          return false;
+        if (want === 'array' && !Array.isArray(value)) return false;
+        if (!['string', 'boolean', 'integer', 'array'].includes(String(want))) return false;
+        break;
+      case 'pattern':
+        if (typeof value !== 'string' || !new RegExp(String(want), 'u').test(value)) return false;
+        break;
+      case 'minLength':
+        if (typeof value !== 'string' || [...value].length < Number(want)) return false;
+        break;
+      case 'minimum':
+        if (typeof value !== 'number' || value < Number(want)) return false;
+        break;
+      case 'maximum':
+        if (typeof value !== 'number' || value > Number(want)) return false;
+        break;
+      case 'enum':
+        if (!Array.isArray(want) || !want.includes(value)) return false;
+        break;
+      case 'items':
+        if (!Array.isArray(value)) return false;
+        if (!value.every((v) => surelyValid(want as Readonly<Record<string, unknown>>, v)))
+          return false;
+        break;
+      default:
+        return false; // a keyword this fast path does not know: let ajv decide
+    }
+  }
+  return true;
+}
+
 /** One layer of preferences: validated values and the label that names where they came from. */
 interface Layer {
   source: Exclude<ConfigSource, 'default'>;
@@ -456,7 +500,10 @@ function checkLayer(
     const spec = PREFERENCES[key as PreferenceKey] as PreferenceSpec<unknown>;
     known[key] = spec.normalize ? spec.normalize(raw) : raw;
   }
-  const issues = validatePreferences(known).filter((i) => i.severity === 'error');
+  const quick = Object.entries(known).every(([k, v]) =>
+    surelyValid(PREFERENCES[k as PreferenceKey].schema, v),
+  );
+  const issues = quick ? [] : validatePreferences(known).filter((i) => i.severity === 'error');
   const first = issues[0] ?? bigintIssue(known);
   if (first) throw invalidValue(label, first, known, issues.length);
   const values: Partial<Record<PreferenceKey, unknown>> = {};

@@ -5,12 +5,22 @@
  * way); any other chunk is one complete xz stream. Decoding checks every chunk's decoded length,
  * so a truncated or corrupt payload is an error, never a short result.
  */
-import xzDecompress from 'xz-decompress';
+import type XzDecompress from 'xz-decompress';
 import { AppError } from '../lib/errors.js';
 import { ByteQueue, concatBytes } from './byte-source.js';
 
-// xz-decompress is a UMD/CommonJS bundle, so Node's ESM loader only offers it as a default export.
-const { XzReadableStream } = xzDecompress;
+type XzModule = typeof XzDecompress;
+let xzModule: Promise<XzModule> | undefined;
+
+/**
+ * xz-decompress, loaded on first use: it brings a WASM decoder and web streams that every client
+ * run would otherwise pay for at start-up, though only pbzx payloads need them. It is a UMD/CommonJS
+ * bundle, so Node's ESM loader offers it only as a default export.
+ */
+function loadXz(): Promise<XzModule> {
+  xzModule ??= import('xz-decompress').then((m) => m.default);
+  return xzModule;
+}
 
 const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] as const;
 const HEADER_LENGTH = 12;
@@ -98,6 +108,7 @@ async function decodeXz(data: Uint8Array, expected: number, where: string): Prom
       controller.close();
     },
   });
+  const { XzReadableStream } = await loadXz();
   const reader = new XzReadableStream(source).getReader();
   const parts: Uint8Array[] = [];
   let total = 0;

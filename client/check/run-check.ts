@@ -143,7 +143,7 @@ export async function runCheck(context: CheckContext): Promise<CheckOutcome> {
 async function checkUnderLock(context: CheckContext, now: Date): Promise<CheckOutcome> {
   const { platform, config, logger } = context;
   const paths = platform.paths;
-  const client = httpClientFromConfig(config, logger);
+  const client = httpClientFromConfig(config, logger, 1);
   try {
     const warnings: string[] = [];
     const builtIn = await platform.collectFacts(now);

@@ -120,7 +120,7 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
   const lock = await acquireRunLock(join(paths.stateDir, 'run.lock'), ctx.kind);
   const state = await openClientState(paths, { logger });
   await state.startRun(ctx.kind, startTime);
-  const client = httpClientFromConfig(config, logger);
+  const client = httpClientFromConfig(config, logger, Math.max(1, config.DownloadConcurrency));
   const results: SessionResult[] = [];
   const errors: string[] = [];
   const warnings: string[] = [];

@@ -17,9 +17,17 @@ export type HttpPreferences = Pick<
   | 'HttpRetries'
 >;
 
-/** An HTTP client configured as the preferences say (CA, client certificate, headers, redirects, retries). */
-export function httpClientFromConfig(config: HttpPreferences, logger: Logger): HttpClient {
+/**
+ * An HTTP client configured as the preferences say (CA, client certificate, headers, redirects,
+ * retries), keeping at most `connectionsPerOrigin` connections to one server.
+ */
+export function httpClientFromConfig(
+  config: HttpPreferences,
+  logger: Logger,
+  connectionsPerOrigin?: number,
+): HttpClient {
   return createHttpClient({
+    connectionsPerOrigin,
     caCertificatePath: config.SoftwareRepoCACertificate,
     caPath: config.SoftwareRepoCAPath,
     clientCertificatePath: config.ClientCertificatePath,

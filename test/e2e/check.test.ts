@@ -217,7 +217,10 @@ describe('abbot check on the example repo', () => {
     await check(root, 'demo-mac');
     s.resetRequests();
     const before = s.wireBytes();
+    const connectionsBefore = s.connections().length;
     const { json } = await check(root, 'demo-mac');
+    // Included manifests are fetched together, but on one keep-alive connection: one TLS handshake.
+    expect(s.connections().length - connectionsBefore).toBe(1);
     expect(names(json!.installs)).toEqual(['HelloWorld-1.0', 'HelloWorldSettings-1.0']);
     expect(s.requests.map((r) => r.url).sort()).toEqual([
       '/catalogs/production',
