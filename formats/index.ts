@@ -60,3 +60,13 @@ export {
   type TranscodeCatalogFragmentOptions,
   type CatalogFragmentResult,
 } from './plist-catalog-fragment.js';
+export {
+  parseXml,
+  child as xmlChild,
+  children as xmlChildren,
+  descendants as xmlDescendants,
+  textOf as xmlText,
+  attribute as xmlAttribute,
+  type XmlElement,
+  type XmlParseOptions,
+} from './xml.js';

@@ -65,18 +65,21 @@ import {
   utimes,
 } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { CpioParser, isPlistDict, readFlatPackage } from '../../../formats/index.js';
-import type {
-  ByteSource,
-  CpioHeader,
-  FlatComponent,
-  FlatPackage,
-  PlistValue,
+import {
+  CpioParser,
+  isPlistDict,
+  parseXml,
+  readFlatPackage,
+  xmlAttribute as attribute,
+  xmlChild as child,
+  xmlChildren as children,
+  xmlDescendants as descendants,
+  type ByteSource,
+  type CpioHeader,
+  type FlatComponent,
+  type FlatPackage,
+  type PlistValue,
 } from '../../../formats/index.js';
-// formats/index.ts does not re-export its small XML reader; the Distribution's <choice> elements
-// and onConclusion attributes are not in `Distribution`, and a second XML tokenizer here would be
-// worse than reaching past the index (flagged for the formats owner).
-import { attribute, child, children, descendants, parseXml } from '../../../formats/xml.js';
 import { writeFileAtomic } from '../../../lib/atomic-write.js';
 import { AppError, describeError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
