@@ -1,20 +1,11 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runClientCli } from '../../client/cli.js';
+import { abbotCli } from '../helpers/cli.js';
 import { buildPlist } from '../../formats/index.js';
 import { makeSandboxRoot } from '../helpers/sandbox-root.js';
 
-async function abbot(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runClientCli(args, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const abbot = (args: string[]) => abbotCli(args);
 
 describe('abbot CLI', () => {
   it('prints the package version', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runClientCli } from '../../client/cli.js';
+import { abbotCli } from '../helpers/cli.js';
 import { buildPlist, parsePlist, type PlistValue } from '../../formats/index.js';
 import { memoryLogger } from '../../lib/log.js';
 import { makeCatalogs } from '../../repo-tools/commands/makecatalogs.js';
@@ -48,16 +48,7 @@ async function serve(repo: string): Promise<TestServer> {
   return server;
 }
 
-async function abbot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runClientCli(args, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const abbot = (args: string[]) => abbotCli(args);
 
 async function rootFor(
   spec: SandboxSpec,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runClientCli } from '../../client/cli.js';
+import { abbotCli } from '../helpers/cli.js';
 import { buildPlist, parsePlist, type PlistDict, type PlistValue } from '../../formats/index.js';
 import { memoryLogger } from '../../lib/log.js';
 import { makeCatalogs } from '../../repo-tools/commands/makecatalogs.js';
@@ -31,16 +31,7 @@ afterEach(async () => {
   for (const p of cleanup.splice(0)) await rm(p, { recursive: true, force: true });
 });
 
-async function abbot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runClientCli(args, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const abbot = (args: string[]) => abbotCli(args);
 
 async function start(
   spec: SandboxSpec = {},
