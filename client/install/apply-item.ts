@@ -62,7 +62,6 @@ async function script(
 
 // Types Munki 7 does not install (or we do not yet), each with the reason a Mac admin reads.
 const UNSUPPORTED: Record<string, string> = {
-  copy_from_dmg: 'copy_from_dmg needs disk images (hdiutil), which this build does not open yet',
   startosinstall: 'macOS upgrades (startosinstall) are not supported yet',
   stage_os_installer: 'staging macOS installers is not supported yet',
   apple_update_metadata: 'Apple software updates are installed by softwareupdate, not here',
@@ -78,7 +77,7 @@ export async function installEntry(
 ): Promise<ItemOutcome> {
   const name = String(item['name']);
   const type = typeof item['installer_type'] === 'string' ? item['installer_type'] : undefined;
-  if (type !== undefined && type !== 'nopkg') {
+  if (type !== undefined && type !== 'nopkg' && type !== 'copy_from_dmg') {
     const reason =
       UNSUPPORTED[type] ??
       (type.startsWith('Adobe')
@@ -91,17 +90,16 @@ export async function installEntry(
     if (pre !== undefined && pre !== 0)
       return fail(pre, `${name}: preinstall_script exited with ${pre}; not installed`);
     let restartAction = restartOf(item);
-    if (type === undefined) {
+    if (type === 'copy_from_dmg') {
       if (installerPath === undefined) return fail(-1, `${name}: no installer item was downloaded`);
-      if (/\.(dmg|iso)$/i.test(installerPath)) {
-        return fail(
-          -1,
-          `${name}: packages inside disk images need hdiutil, which this build does not open yet`,
-        );
-      }
+      const copy = await platform.copyFromDmg(installerPath, item['items_to_copy'] ?? []);
+      if (!copy.ok)
+        return fail(-1, `${name}: ${copy.error ?? 'copying from the disk image failed'}`);
+    } else if (type === undefined) {
+      if (installerPath === undefined) return fail(-1, `${name}: no installer item was downloaded`);
       const choices = item['installer_choices_xml'];
       const env = item['installer_environment'];
-      const result = await platform.installPackage(installerPath, {
+      const installOptions = {
         ...(choices !== undefined ? { choicesXml: choices } : {}),
         ...(item['allow_untrusted'] === true ? { allowUntrusted: true } : {}),
         ...(isPlistDict(env)
@@ -111,7 +109,16 @@ export async function installEntry(
               ),
             }
           : {}),
-      });
+      };
+      const packagePath = item['package_path'];
+      // A package may come on a disk image (Munki's dmg-with-pkg): package_path or the first one.
+      const result = /\.(dmg|iso)$/i.test(installerPath)
+        ? await platform.installPackageFromDmg(
+            installerPath,
+            typeof packagePath === 'string' ? packagePath : undefined,
+            installOptions,
+          )
+        : await platform.installPackage(installerPath, installOptions);
       if (!result.ok)
         return fail(result.exitCode || 1, `${name}: ${result.error ?? 'the installer failed'}`);
       restartAction = strongerRestart(restartAction, result.restartAction);

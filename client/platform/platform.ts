@@ -128,6 +128,40 @@ export interface Platform {
   consoleUser(): Promise<string | undefined>;
   /** Deletes a file or folder (recursively) at a macOS path: remove_copied_items. True if it existed. */
   removeItem(path: string): Promise<boolean>;
+  /**
+   * Munki's copy_from_dmg: mounts the disk image, copies each `items_to_copy` entry to its
+   * destination with its owner, group and mode, and always unmounts. Problems come back as
+   * `ok: false` with `error` (and what was copied before them), never as a throw.
+   */
+  copyFromDmg(
+    dmgPath: string,
+    itemsToCopy: PlistValue,
+    options?: CopyFromDmgOptions,
+  ): Promise<CopyFromDmgResult>;
+  /**
+   * Installs a package found on a disk image: `packagePath` (relative to the image's root), else
+   * the first `.pkg`/`.mpkg` at the root, installed as `installPackage` does; always unmounts.
+   */
+  installPackageFromDmg(
+    dmgPath: string,
+    packagePath: string | undefined,
+    options: PackageInstallOptions,
+  ): Promise<PackageInstallResult>;
+}
+
+/** How to copy items from a disk image. */
+export interface CopyFromDmgOptions {
+  /** Hears about progress (the item being copied, percent of its bytes), in order. */
+  onProgress?: (progress: PackageInstallProgress) => void;
+}
+
+/** How a copy_from_dmg went. */
+export interface CopyFromDmgResult {
+  ok: boolean;
+  /** Why it failed. */
+  error?: string;
+  /** Destinations (macOS paths) put in place, in order, including those before a failure. */
+  copied: string[];
 }
 
 /** What a package asks for when it is installed, mildest first (installer's RestartAction). */
@@ -158,7 +192,10 @@ export interface PackageInstallOptions {
 /** How an install went. */
 export interface PackageInstallResult {
   ok: boolean;
-  /** installer's exit status (0 on success, 1 on any failure as installer reports it). */
+  /**
+   * installer's exit status (0 on success, 1 on any failure as installer reports it); -1 when
+   * installer never ran (a disk image that would not mount or held no package), as Munki reports it.
+   */
   exitCode: number;
   /** What the installed package asks for; `None` when the install failed (as Munki does). */
   restartAction: RestartAction;

@@ -13,7 +13,9 @@
  *   not Spotlight).
  * - Installing: `installer -query RestartAction` then `installer -verboseR -pkg P -target /`, as
  *   Munki runs them (install-package.ts). Removing: pkgutil --pkgs/--pkg-info-plist/--files, the
- *   unshared files removed, `pkgutil --forget` (remove-packages.ts).
+ *   unshared files removed, `pkgutil --forget` (remove-packages.ts). Disk images (copy_from_dmg,
+ *   a package on a .dmg): `hdiutil attach`/`detach`, `ditto`, `xattr`, `chown`, `chmod`
+ *   (disk-image.ts).
  * - Restarting: NEVER done here. `requestRestart` records the need in
  *   `/Library/Abbot/restart-requested.json` for `abbot status` and the caller, which decides when
  *   (Munki waits for the user to agree, or restarts only when nobody is logged in).
@@ -38,7 +40,9 @@ import { composeFacts, networkAddresses } from '../sandbox/facts.js';
 import type { MachineInfo } from '../sandbox/facts.js';
 import { rootedFiles } from '../sandbox/files.js';
 import { DEFAULT_SCRIPT_TIMEOUT_MS, runEmbeddedScript } from '../sandbox/scripts.js';
+import { copyFromDmgOnMac, installPackageFromDmgOnMac } from './disk-image.js';
 import { consoleUser, installPackageOnMac } from './install-package.js';
+import type { MacosInstallContext } from './install-package.js';
 import { removePackagesOnMac } from './remove-packages.js';
 
 /** The Apple tools this platform runs, by their real paths. */
@@ -52,6 +56,11 @@ export const MACOS_TOOLS = {
   installer: '/usr/sbin/installer',
   stat: '/usr/bin/stat',
   ps: '/bin/ps',
+  hdiutil: '/usr/bin/hdiutil',
+  ditto: '/usr/bin/ditto',
+  chown: '/usr/sbin/chown',
+  chmod: '/bin/chmod',
+  xattr: '/usr/bin/xattr',
 } as const;
 
 /** Options of the macOS platform. */
@@ -82,6 +91,14 @@ export function macosPlatform(options: MacosPlatformOptions = {}): Platform {
   const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const tool = (path: string): string =>
     options.commandRoot === undefined ? path : join(options.commandRoot, path);
+  // Shared by packages and disk images: the long limit covers installer, hdiutil attach and ditto.
+  const installContext: MacosInstallContext = {
+    tool,
+    paths,
+    logger,
+    queryTimeoutMs: timeoutMs,
+    installTimeoutMs: options.installTimeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS,
+  };
 
   /** Runs a tool; a tool that cannot be started gives undefined (logged), not an exception. */
   const run = async (argv: string[]): Promise<CommandResult | undefined> => {
@@ -179,17 +196,11 @@ export function macosPlatform(options: MacosPlatformOptions = {}): Platform {
         options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
       ),
     installPackage: (pkgPath, installOptions) =>
-      installPackageOnMac(
-        {
-          tool,
-          paths,
-          logger,
-          queryTimeoutMs: timeoutMs,
-          installTimeoutMs: options.installTimeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS,
-        },
-        pkgPath,
-        installOptions,
-      ),
+      installPackageOnMac(installContext, pkgPath, installOptions),
+    copyFromDmg: (dmgPath, itemsToCopy, copyOptions) =>
+      copyFromDmgOnMac(installContext, dmgPath, itemsToCopy, copyOptions),
+    installPackageFromDmg: (dmgPath, packagePath, installOptions) =>
+      installPackageFromDmgOnMac(installContext, dmgPath, packagePath, installOptions),
     removePackages: (packageIds) =>
       removePackagesOnMac(
         {

@@ -21,6 +21,10 @@ import { removePackagesInSandbox } from './remove-packages.js';
 import { readReceiptsFolder } from './receipts.js';
 import { DEFAULT_SCRIPT_TIMEOUT_MS, runEmbeddedScript } from './scripts.js';
 
+/** Why the sandbox cannot install from a disk image (see copyFromDmg below). */
+export const SANDBOX_DMG_ERROR =
+  'disk images (.dmg) need hdiutil on macOS; the sandbox platform does not open them';
+
 /** Options of the sandbox platform. */
 export interface SandboxPlatformOptions {
   /** Hears about skipped receipts and unreadable fact files (default: silent). */
@@ -93,6 +97,19 @@ export function sandboxPlatform(root: string, options: SandboxPlatformOptions = 
       const user = isPlistDict(machine) ? machine['console_user'] : undefined;
       return typeof user === 'string' && user !== '' && user !== 'root' ? user : undefined;
     },
+    // UDIF disk images are compressed, often encrypted or licence-wrapped block devices holding
+    // an HFS+ or APFS volume: there is no portable reader for them, only hdiutil on macOS. Fail
+    // plainly rather than pretend the item was installed.
+    copyFromDmg: () => Promise.resolve({ ok: false, error: SANDBOX_DMG_ERROR, copied: [] }),
+    installPackageFromDmg: () =>
+      Promise.resolve({
+        ok: false,
+        exitCode: -1,
+        restartAction: 'None',
+        receipts: [],
+        log: [SANDBOX_DMG_ERROR],
+        error: SANDBOX_DMG_ERROR,
+      }),
     removeItem: async (path) => {
       // Only what really lies inside the root: a path through a symlink that leaves it is refused.
       const host = await files.resolve(path);
