@@ -8,6 +8,7 @@ import { isPlistDict, type PlistDict } from '../../formats/index.js';
 import { describeError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Platform, RestartAction } from '../platform/platform.js';
+import { asRestartAction, strongerRestartAction } from '../platform/restart-action.js';
 
 /** What applying one entry did. */
 export interface ItemOutcome {
@@ -18,25 +19,7 @@ export interface ItemOutcome {
   error?: string;
 }
 
-const RESTART_ORDER: RestartAction[] = [
-  'None',
-  'RecommendRestart',
-  'RequireLogout',
-  'RequireRestart',
-  'RequireShutdown',
-];
-
-/** The stronger of two restart actions. */
-export function strongerRestart(a: RestartAction, b: RestartAction): RestartAction {
-  return RESTART_ORDER.indexOf(a) >= RESTART_ORDER.indexOf(b) ? a : b;
-}
-
-function restartOf(item: PlistDict): RestartAction {
-  const r = item['RestartAction'];
-  return typeof r === 'string' && (RESTART_ORDER as string[]).includes(r)
-    ? (r as RestartAction)
-    : 'None';
-}
+const restartOf = (item: PlistDict): RestartAction => asRestartAction(item['RestartAction']);
 
 const fail = (status: number, error: string): ItemOutcome => ({
   ok: false,
@@ -121,7 +104,7 @@ export async function installEntry(
         : await platform.installPackage(installerPath, installOptions);
       if (!result.ok)
         return fail(result.exitCode || 1, `${name}: ${result.error ?? 'the installer failed'}`);
-      restartAction = strongerRestart(restartAction, result.restartAction);
+      restartAction = strongerRestartAction(restartAction, result.restartAction);
     }
     const post = await script(platform, item, 'postinstall_script', logger);
     // A failing postinstall_script is only a warning (Munki): the item is installed.

@@ -30,7 +30,8 @@ import {
 import { openClientState, type RunKind } from '../state/client-state.js';
 import { httpClientFromConfig } from '../sync/client-for-config.js';
 import { packageUrl } from '../sync/repo-urls.js';
-import { installEntry, removeEntry, strongerRestart, type ItemOutcome } from './apply-item.js';
+import { strongerRestartAction } from '../platform/restart-action.js';
+import { installEntry, removeEntry, type ItemOutcome } from './apply-item.js';
 import { runningBlockers } from './blocking-apps.js';
 
 /** Which items a session may do. */
@@ -285,7 +286,7 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
         dl.error !== undefined
           ? { ok: false, status: -1, restartAction: 'None', error: `${name}: ${dl.error}` }
           : await work(dl.path);
-      restart = strongerRestart(restart, outcome.restartAction);
+      restart = strongerRestartAction(restart, outcome.restartAction);
       await record(
         {
           name,

@@ -81,6 +81,11 @@ import {
   type PlistValue,
 } from '../../../formats/index.js';
 import { writeFileAtomic } from '../../../lib/atomic-write.js';
+import {
+  restartActionFromConclusion,
+  restartActionFromPostinstall,
+  strongerRestartAction,
+} from '../restart-action.js';
 import { AppError, describeError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import { runCommand, shellExitStatus } from '../../../lib/run-command.js';
@@ -99,45 +104,9 @@ import { ensurePrivateFolder } from './scripts.js';
 /** How long one package script may run: PackageKit ends a script after 600 seconds. */
 export const PACKAGE_SCRIPT_TIMEOUT_MS = 600_000;
 
+
 /** The PATH installer gives package scripts. */
 export const INSTALLER_SCRIPT_PATH = '/bin:/sbin:/usr/bin:/usr/sbin:/usr/libexec';
-
-/** RestartAction values, mildest first (installer's own order). */
-const SEVERITY: readonly RestartAction[] = [
-  'None',
-  'RecommendRestart',
-  'RequireLogout',
-  'RequireRestart',
-  'RequireShutdown',
-];
-
-/** The more demanding of two restart actions. */
-export function strongerRestartAction(a: RestartAction, b: RestartAction): RestartAction {
-  return SEVERITY.indexOf(b) > SEVERITY.indexOf(a) ? b : a;
-}
-
-/** PackageInfo `postinstall-action` as a RestartAction: restart, logout, shutdown; else None. */
-export function restartActionFromPostinstall(action: string | undefined): RestartAction {
-  switch (action?.toLowerCase()) {
-    case 'restart':
-      return 'RequireRestart';
-    case 'logout':
-      return 'RequireLogout';
-    case 'shutdown':
-      return 'RequireShutdown';
-    default:
-      return 'None';
-  }
-}
-
-/**
- * A pkg-ref `onConclusion` as a RestartAction, compared without case as installer does
- * (productbuild writes `RequireLogOut`); unknown values are None.
- */
-export function restartActionFromConclusion(value: string | undefined): RestartAction {
-  const wanted = value?.trim().toLowerCase();
-  return SEVERITY.find((s) => s.toLowerCase() === wanted) ?? 'None';
-}
 
 /** A component chosen for installation, with the restart its PackageInfo and pkg-ref ask for. */
 export interface PlannedComponent {
