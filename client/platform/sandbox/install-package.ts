@@ -104,7 +104,6 @@ import { ensurePrivateFolder } from './scripts.js';
 /** How long one package script may run: PackageKit ends a script after 600 seconds. */
 export const PACKAGE_SCRIPT_TIMEOUT_MS = 600_000;
 
-
 /** The PATH installer gives package scripts. */
 export const INSTALLER_SCRIPT_PATH = '/bin:/sbin:/usr/bin:/usr/sbin:/usr/libexec';
 
