@@ -4,11 +4,12 @@
  * fills (an app bundle, a package); fake ditto (`cp -R`), chown, chmod, xattr and installer log
  * the argv they got. The sandbox platform's refusal is checked at the end.
  */
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { installEntry } from '../../../client/install/apply-item.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readToolCalls, writeFakeTool } from '../../helpers/fake-tools.js';
 import { parseAttachOutput, parseItemsToCopy } from '../../../client/platform/macos/disk-image.js';
 import { macosPlatform } from '../../../client/platform/macos/macos-platform.js';
 import type { PackageInstallProgress } from '../../../client/platform/platform.js';
@@ -130,30 +131,13 @@ afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
 });
 
-/** Places a fake tool at `<commandRoot><macPath>` that logs its argv (tab-separated), then `body`. */
-async function fake(
+/** A fake tool at `<commandRoot><macPath>` (see test/helpers/fake-tools.ts). */
+const fake = (
   macPath: string,
   source: string,
   body: string,
   outputs: Record<string, string> = {},
-): Promise<void> {
-  const file = join(commandRoot, macPath);
-  await mkdir(dirname(file), { recursive: true });
-  for (const [name, text] of Object.entries(outputs)) await writeFile(`${file}.${name}.out`, text);
-  await writeFile(
-    file,
-    [
-      '#!/bin/sh',
-      `# Fake ${macPath} for tests. Output: ${source}`,
-      `{ printf '%s' "${macPath}"; for a in "$@"; do printf '\\t%s' "$a"; done; printf '\\n'; } >> "${argvLog}"`,
-      `OUT="${file}"`,
-      `SEEN="${commandRoot}"`,
-      body,
-      '',
-    ].join('\n'),
-  );
-  await chmod(file, 0o755);
-}
+) => writeFakeTool(commandRoot, argvLog, macPath, source, body, outputs);
 
 /** Switches a fake's failure on: the fakes look for `<commandRoot>/<name>`. */
 const failing = (name: 'attach-fails' | 'detach-fails' | 'chown-fails'): Promise<void> =>
@@ -202,11 +186,9 @@ async function installFakes(): Promise<void> {
 
 /** The argv lines the fakes logged, in order, with the random copy folder shown as `<tmp>`. */
 async function calls(): Promise<string[][]> {
-  const text = await readFile(argvLog, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.split('\t').map((a) => a.replace(/\.abbot-copy-[^/]+/, '<tmp>')));
+  return (await readToolCalls(argvLog)).map((l) =>
+    l.map((a) => a.replace(/\.abbot-copy-[^/]+/, '<tmp>')),
+  );
 }
 
 /** Lays out an app bundle on the "mounted image". */

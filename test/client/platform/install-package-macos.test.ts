@@ -3,10 +3,11 @@
  * under a temporary command root print REAL recorded macOS output (each names its source) and log
  * the argv they got (and what they were handed: the choices file, USER and HOME).
  */
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readToolCalls, writeFakeTool } from '../../helpers/fake-tools.js';
 import {
   InstallerOutputParser,
   parseRestartQuery,
@@ -171,42 +172,16 @@ afterEach(async () => {
   await rm(pkgDir, { recursive: true, force: true });
 });
 
-/**
- * Places a fake tool at `<commandRoot><macPath>`: it logs its argv (tab-separated) and runs
- * `body`, which can `cat "$OUT.<name>.out"` to print the recorded outputs written beside it.
- */
-async function fake(
+/** A fake tool at `<commandRoot><macPath>` (see test/helpers/fake-tools.ts). */
+const fake = (
   macPath: string,
   source: string,
   body: string,
   outputs: Record<string, string> = {},
-): Promise<void> {
-  const file = join(commandRoot, macPath);
-  await mkdir(dirname(file), { recursive: true });
-  for (const [name, text] of Object.entries(outputs)) await writeFile(`${file}.${name}.out`, text);
-  await writeFile(
-    file,
-    [
-      '#!/bin/sh',
-      `# Fake ${macPath} for tests. Output: ${source}`,
-      `{ printf '%s' "${macPath}"; for a in "$@"; do printf '\\t%s' "$a"; done; printf '\\n'; } >> "${argvLog}"`,
-      `OUT="${file}"`,
-      `SEEN="${commandRoot}"`,
-      body,
-      '',
-    ].join('\n'),
-  );
-  await chmod(file, 0o755);
-}
+) => writeFakeTool(commandRoot, argvLog, macPath, source, body, outputs);
 
 /** The argv lines the fakes logged, in call order. */
-async function calls(): Promise<string[][]> {
-  const text = await readFile(argvLog, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.split('\t'));
-}
+const calls = (): Promise<string[][]> => readToolCalls(argvLog);
 
 /**
  * A fake installer: `-query` prints the query plist; an install prints `install.out` (stdout) and

@@ -2,10 +2,11 @@
  * The macOS platform on any OS: fake Apple tools under a temporary command root print real
  * recorded macOS output (each fake names its source in a comment) and log the argv they got.
  */
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readToolCalls, writeFakeTool } from '../../helpers/fake-tools.js';
 import {
   hasInternalBattery,
   macosPlatform,
@@ -142,43 +143,18 @@ afterEach(async () => {
   await rm(commandRoot, { recursive: true, force: true });
 });
 
-/**
- * Places a fake tool at `<commandRoot><macPath>`: it logs its argv (tab-separated) and runs
- * `body`, which can `cat` the recorded outputs written beside it as `<name>.out` files.
- */
-async function fake(
+/** A fake tool at `<commandRoot><macPath>` (see test/helpers/fake-tools.ts). */
+const fake = (
   macPath: string,
   source: string,
   body: string,
   outputs: Record<string, string> = {},
-): Promise<void> {
-  const file = join(commandRoot, macPath);
-  await mkdir(dirname(file), { recursive: true });
-  for (const [name, text] of Object.entries(outputs)) {
-    await writeFile(`${file}.${name}.out`, text);
-  }
-  const script = [
-    '#!/bin/sh',
-    `# Fake ${macPath} for tests. Output: ${source}`,
-    `{ printf '%s' "${macPath}"; for a in "$@"; do printf '\\t%s' "$a"; done; printf '\\n'; } >> "${argvLog}"`,
-    `OUT="${file}"`,
-    body,
-    '',
-  ].join('\n');
-  await writeFile(file, script);
-  await chmod(file, 0o755);
-}
+) => writeFakeTool(commandRoot, argvLog, macPath, source, body, outputs);
 
 const out = (name: string): string => `cat "$OUT.${name}.out"`;
 
 /** The argv lines the fakes logged, in call order. */
-async function calls(): Promise<string[][]> {
-  const text = await readFile(argvLog, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.split('\t'));
-}
+const calls = (): Promise<string[][]> => readToolCalls(argvLog);
 
 /** A Mac whose tools answer as recorded; parts can be overridden. */
 async function fakeMac(
