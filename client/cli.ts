@@ -30,10 +30,20 @@ commands:
                      writes InstallInfo.plist and prints the plan (nothing is installed)
   config --show      print every preference, its value and where it came from
   install            download, verify and apply the plan of the last check (removals first)
-  run --auto         what launchd runs hourly: check, then install what may be installed now
-                     (unattended items, unless no one is logged in: then everything)
+  run --auto         check, then install what may be installed now (unattended items, unless
+                     no one is logged in: then everything); asks the daemon when it runs
+  run --item NAME    check, then install or remove just this optional item (repeatable)
+  run --bootstrap    one bootstrap pass: check, then install everything in the plan
+      --no-daemon    run in this process even when the daemon is listening
+  daemon             the long-running service launchd starts: hourly check-ins, the run queue,
+                     self service, bootstrap at startup
+  bootstrap --set | --clear | --status
+                     bootstrap mode: at startup, install everything before anyone works
   status [--json]    show the last check and run, pending installs and removals, whether a
                      restart is needed, and recent failures (changes nothing)
+  selfservice list [--json] | add NAME | remove NAME | url | open
+                     the optional software on offer: list it, install or remove an item now,
+                     print the self-service page's address (with your token) or open it
 
 common options:
   --root DIR         use the sandbox platform: DIR stands in for /
@@ -43,9 +53,7 @@ common options:
   -q, --quiet        print only warnings and errors
   -v, --verbose      print debugging detail
   -V, --version      print the client version
-  -h, --help         show this help
-
-The daemon and selfservice commands are being built; see the README.`;
+  -h, --help         show this help`;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -137,64 +145,118 @@ export async function runClientCli(argv: string[], io: ClientIo): Promise<number
         }
         return 0;
       }
-      case 'install':
-      case 'run': {
-        const c = common(rest, { auto: { type: 'boolean' } }, io);
+      case 'install': {
+        const c = common(rest, {}, io);
         if (c.values['help']) return (io.stdout.write(USAGE + '\n'), 0);
-        if (command === 'run' && !c.values['auto']) {
-          throw new AppError('USAGE', 'run needs --auto', { hint: 'abbot run --auto' });
-        }
         const config = await configFor(c);
         const { runInstall } = await import('./install/run-install.js');
-        const progress = terminalProgress(io.stderr as ProgressStream, {
-          quiet: c.values['quiet'] === true,
-        });
-        if (command === 'install') {
-          const outcome = await runInstall({
-            platform: c.platform,
-            config,
-            logger: c.logger,
-            mode: 'all',
-            kind: 'install',
-            progress,
-          });
-          return outcome.results.some((r) => r.result === 'failed') ? 1 : 0;
-        }
-        // run --auto: check, then install what may be installed with or without a user.
-        const { runCheck } = await import('./check/run-check.js');
-        let checkFailed = false;
-        let facts;
-        try {
-          facts = (await runCheck({ platform: c.platform, config, logger: c.logger })).facts;
-        } catch (e) {
-          // Munki carries on with the previous plan when a check fails; the exit code still says so.
-          if (e instanceof AppError && e.code === 'ALREADY_RUNNING') throw e;
-          c.logger.error(
-            'run.check.failed',
-            `check failed: ${describeError(e)}; installing from the previous plan`,
-          );
-          checkFailed = true;
-        }
-        const user = await c.platform.consoleUser();
-        if (config.SuppressAutoInstall) {
-          c.logger.info(
-            'run.suppressed',
-            'SuppressAutoInstall is set: nothing is installed automatically.',
-          );
-          return checkFailed ? 1 : 0;
-        }
-        const mode =
-          user === undefined && !config.SuppressLoginwindowInstall ? 'all' : 'unattended';
         const outcome = await runInstall({
           platform: c.platform,
           config,
           logger: c.logger,
-          mode,
-          kind: 'auto',
-          progress,
-          ...(facts ? { facts } : {}),
+          mode: 'all',
+          kind: 'install',
+          progress: terminalProgress(io.stderr as ProgressStream, {
+            quiet: c.values['quiet'] === true,
+          }),
         });
-        return checkFailed || outcome.results.some((r) => r.result === 'failed') ? 1 : 0;
+        return outcome.results.some((r) => r.result === 'failed') ? 1 : 0;
+      }
+      case 'run': {
+        const c = common(
+          rest,
+          {
+            auto: { type: 'boolean' },
+            bootstrap: { type: 'boolean' },
+            item: { type: 'string', multiple: true },
+            'no-daemon': { type: 'boolean' },
+          },
+          io,
+        );
+        if (c.values['help']) return (io.stdout.write(USAGE + '\n'), 0);
+        const items = (c.values['item'] as unknown as string[] | undefined) ?? [];
+        const kinds = [c.values['auto'] === true, c.values['bootstrap'] === true, items.length > 0];
+        if (kinds.filter(Boolean).length !== 1) {
+          throw new AppError('USAGE', 'run needs one of --auto, --bootstrap or --item NAME', {
+            hint: 'abbot run --auto',
+          });
+        }
+        if (!c.values['bootstrap'] && !c.values['no-daemon']) {
+          // A running daemon owns the one run queue: ask it instead of racing it for the lock.
+          const { runThroughDaemon } = await import('./run/run-through-daemon.js');
+          const request =
+            items.length > 0
+              ? { reason: 'selfservice' as const, items }
+              : { reason: 'cli' as const };
+          const quiet = c.values['quiet'] === true;
+          const code = await runThroughDaemon(c.platform.paths, request, io, { quiet });
+          if (code !== undefined) return code;
+        }
+        const config = await configFor(c);
+        if (items.length > 0) {
+          const { runSelfServiceRequest } = await import('./selfservice/targeted-run.js');
+          const outcome = await runSelfServiceRequest({
+            platform: c.platform,
+            config,
+            logger: c.logger,
+            items,
+          });
+          return outcome.results.some((r) => r.result === 'failed') ? 1 : 0;
+        }
+        const { runAuto } = await import('./run/auto-run.js');
+        const outcome = await runAuto({
+          platform: c.platform,
+          config,
+          logger: c.logger,
+          progress: terminalProgress(io.stderr as ProgressStream, {
+            quiet: c.values['quiet'] === true,
+          }),
+          bootstrap: c.values['bootstrap'] === true,
+        });
+        return outcome.exitCode;
+      }
+      case 'daemon': {
+        const c = common(rest, {}, io);
+        if (c.values['help']) return (io.stdout.write(USAGE + '\n'), 0);
+        const config = await configFor(c);
+        const script = process.argv[1];
+        if (script === undefined) {
+          throw new AppError('USAGE', 'daemon: cannot tell how abbot was started');
+        }
+        // Each run is `abbot run` in a child process with this daemon's --root/--config/… flags.
+        const runArgs = (['root', 'config', 'repo-url', 'client-id'] as const).flatMap((k) => {
+          const v = c.values[k];
+          if (typeof v !== 'string') return [];
+          return [`--${k}=${k === 'root' || k === 'config' ? resolve(v) : v}`];
+        });
+        const { serveUntilStopped } = await import('./daemon/serve-until-stopped.js');
+        await serveUntilStopped({
+          platform: c.platform,
+          config,
+          logger: c.logger,
+          abbotCommand: [process.execPath, resolve(script)],
+          runArgs: c.values['verbose'] ? [...runArgs, '--verbose'] : runArgs,
+          onRunOutput: (stream, text) => (stream === 'stderr' ? io.stderr : io.stdout).write(text),
+        });
+        return 0;
+      }
+      case 'bootstrap': {
+        const c = common(
+          rest,
+          { set: { type: 'boolean' }, clear: { type: 'boolean' }, status: { type: 'boolean' } },
+          io,
+        );
+        if (c.values['help']) return (io.stdout.write(USAGE + '\n'), 0);
+        const picked = (['set', 'clear', 'status'] as const).filter((k) => c.values[k] === true);
+        if (picked.length !== 1) {
+          throw new AppError('USAGE', 'bootstrap needs one of --set, --clear or --status', {
+            hint: 'abbot bootstrap --set',
+          });
+        }
+        const { bootstrapCommand } = await import('./bootstrap/bootstrap-command.js');
+        const config = picked[0] === 'status' ? await configFor(c) : undefined;
+        io.stdout.write(await bootstrapCommand(c.platform.paths, picked[0] ?? 'status', config));
+        return 0;
       }
       case 'config': {
         const c = common(rest, { show: { type: 'boolean' } }, io);
@@ -206,6 +268,28 @@ export async function runClientCli(argv: string[], io: ClientIo): Promise<number
         }
         io.stdout.write(formatConfig(await configFor(c)));
         return 0;
+      }
+      case 'selfservice': {
+        // `selfservice SUB [NAME] [options]`: what starts with `-` is left to the option parser.
+        const more = [...rest];
+        const sub = more[0]?.startsWith('-') ? undefined : more.shift();
+        const takesName = (sub === 'add' || sub === 'remove') && !more[0]?.startsWith('-');
+        const name = takesName ? more.shift() : undefined;
+        const c = common(more, { json: { type: 'boolean' } }, io);
+        if (c.values['help']) return (io.stdout.write(USAGE + '\n'), 0);
+        const { runSelfServiceCommand } = await import('./selfservice/selfservice-command.js');
+        const quiet = c.values['quiet'] === true;
+        return await runSelfServiceCommand({
+          sub,
+          name,
+          json: c.values['json'] === true,
+          quiet,
+          platform: c.platform,
+          logger: c.logger,
+          io,
+          config: () => configFor(c),
+          progress: terminalProgress(io.stderr as ProgressStream, { quiet }),
+        });
       }
       case 'status': {
         const c = common(rest, { json: { type: 'boolean' } }, io);

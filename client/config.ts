@@ -50,6 +50,14 @@ export interface Preferences {
   InstallAppleSoftwareUpdates: boolean;
   AppleSoftwareUpdatesOnly: boolean;
   AppleSoftwareUpdatesIncludeMajorOSUpdates: boolean;
+  AppleUpdateDeferralDays: number;
+  AppleUpdateDeadlineDays: number;
+  AppleUpdateCredentialScript: string | undefined;
+  AppleUpdateKeychainService: string | undefined;
+  AppleUpdateKeychainAccount: string | undefined;
+  SoftwareUpdateTimeoutMinutes: number;
+  OSUpgradeRebootDelaySeconds: number;
+  OSUpgradeTimeoutMinutes: number;
   LocalOnlyManifest: string | undefined;
   SuppressAutoInstall: boolean;
   SuppressLoginwindowInstall: boolean;
@@ -60,6 +68,9 @@ export interface Preferences {
   DownloadConcurrency: number;
   SelfServicePort: number;
   CheckInSchedule: string | undefined;
+  InstallWindow: string | undefined;
+  RunTimeLimitHours: number;
+  BootstrapMaxPasses: number;
 }
 
 /** A preference's name. */
@@ -97,6 +108,12 @@ const HEADER_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+[ \\t]*:[ \\t]*[^\\s][^\\r\\
 const CRON_FIELD = '(?:\\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/[0-9]+)?';
 const CRON_LIST = `${CRON_FIELD}(?:,${CRON_FIELD})*`;
 const CRON_PATTERN = `^(?:@(?:hourly|daily|weekly|monthly|yearly|annually)|${CRON_LIST}(?:[ \\t]+${CRON_LIST}){4})$`;
+
+// `HH:MM-HH:MM`, 24-hour local time; the end may be before the start (a window over midnight).
+const INSTALL_WINDOW_PATTERN = '^(?:[01][0-9]|2[0-3]):[0-5][0-9]-(?:[01][0-9]|2[0-3]):[0-5][0-9]$';
+
+// An absolute path with no `..` segment (a script the client runs from under its root).
+const ABSOLUTE_PATH_PATTERN = '^/(?!.*(?:^|/)\\.\\.(?:/|$)).*[^/]$';
 
 const optional = undefined as string | undefined;
 
@@ -238,6 +255,67 @@ export const PREFERENCES: { readonly [K in PreferenceKey]: PreferenceSpec<Prefer
     expected: 'true or false',
     description: 'Include major macOS upgrades among the Apple updates offered.',
   },
+  AppleUpdateDeferralDays: {
+    schema: int(0, 365),
+    default: 0,
+    type: 'integer (0–365)',
+    expected: 'an integer from 0 to 365',
+    description: 'Days after an Apple update is first listed before Abbot installs it; 0: at once.',
+  },
+  AppleUpdateDeadlineDays: {
+    schema: int(0, 365),
+    default: 0,
+    type: 'integer (0–365)',
+    expected: 'an integer from 0 to 365',
+    description:
+      'Days after first listing when an Apple update is forced, with a restart warned 60/30/10 min ahead; 0: never.',
+  },
+  AppleUpdateCredentialScript: {
+    schema: { plistType: 'string', pattern: ABSOLUTE_PATH_PATTERN },
+    default: optional,
+    type: 'path',
+    expected: 'an absolute path without ".."',
+    description:
+      "Script printing a volume owner's user name and password (two lines) for Apple silicon installs.",
+  },
+  AppleUpdateKeychainService: {
+    schema: { plistType: 'string', minLength: 1 },
+    default: optional,
+    type: 'string',
+    expected: 'a non-empty keychain service name',
+    description: "Service of the System keychain item holding the volume owner's password.",
+  },
+  AppleUpdateKeychainAccount: {
+    schema: { plistType: 'string', minLength: 1 },
+    default: optional,
+    type: 'string',
+    expected: 'a non-empty user name',
+    description: 'Account of that keychain item: the volume owner who authorises Apple updates.',
+  },
+  SoftwareUpdateTimeoutMinutes: {
+    schema: int(1, 1440),
+    default: 120,
+    type: 'integer (1–1440)',
+    expected: 'an integer from 1 to 1440',
+    description:
+      'Minutes `softwareupdate --install` may run before it is killed and recorded as failed.',
+  },
+  OSUpgradeRebootDelaySeconds: {
+    schema: int(0, 300),
+    default: 300,
+    type: 'integer (0–300)',
+    expected: 'an integer from 0 to 300',
+    description:
+      'Seconds startosinstall waits after preparing a macOS upgrade before it restarts the Mac.',
+  },
+  OSUpgradeTimeoutMinutes: {
+    schema: int(10, 1440),
+    default: 120,
+    type: 'integer (10–1440)',
+    expected: 'an integer from 10 to 1440',
+    description:
+      'Minutes fetching or preparing a macOS upgrade may take before it is stopped as failed.',
+  },
   LocalOnlyManifest: {
     schema: path,
     default: optional,
@@ -307,6 +385,29 @@ export const PREFERENCES: { readonly [K in PreferenceKey]: PreferenceSpec<Prefer
     type: 'cron string',
     expected: 'a five-field cron expression or @hourly/@daily/…',
     description: 'When `abbot daemon` checks in (cron, local time); unset means hourly.',
+  },
+  InstallWindow: {
+    schema: { plistType: 'string', pattern: INSTALL_WINDOW_PATTERN },
+    default: optional,
+    type: '`HH:MM-HH:MM`',
+    expected: 'a local time range such as "01:00-05:00"',
+    description:
+      'Hours when login-window runs install everything (restart items too); unset: any time.',
+  },
+  RunTimeLimitHours: {
+    schema: int(1, 168),
+    default: 12,
+    type: 'integer (1–168)',
+    expected: 'an integer from 1 to 168',
+    description: "Hours a daemon run may take before it is killed and recorded (Munki's 12 h).",
+  },
+  BootstrapMaxPasses: {
+    schema: int(1, 50),
+    default: 10,
+    type: 'integer (1–50)',
+    expected: 'an integer from 1 to 50',
+    description:
+      'Most check-and-install passes bootstrap makes (across restarts) before giving up.',
   },
 };
 

@@ -55,6 +55,7 @@ export {
   type BundleInfo,
   type OsVersionRange,
 } from './flat-package.js';
+export { parseAttachOutput } from './hdiutil-attach.js';
 export {
   transcodeCatalogFragment,
   type TranscodeCatalogFragmentOptions,

@@ -27,6 +27,7 @@ import {
 import type { Platform } from '../platform/platform.js';
 import { mergeConditionFacts, runConditionScripts } from '../platform/sandbox/conditions.js';
 import { checkSummary, openClientState } from '../state/client-state.js';
+import { addAppleUpdatesToCheck, isAppleUpdateCheckEnabled } from '../apple-updates/index.js';
 import { httpClientFromConfig } from '../sync/client-for-config.js';
 import { syncCatalog, syncManifest, type RepoSync } from './repo-sync.js';
 
@@ -117,7 +118,11 @@ export async function runCheck(context: CheckContext): Promise<CheckOutcome> {
   const now = context.now ?? new Date();
   const lock = await acquireRunLock(join(context.platform.paths.stateDir, 'run.lock'), 'check');
   try {
-    const outcome = await checkUnderLock(context, now);
+    const outcome = context.config.AppleSoftwareUpdatesOnly
+      ? await appleUpdatesOnlyCheck(context, now)
+      : await checkUnderLock(context, now);
+    if (isAppleUpdateCheckEnabled(context.config))
+      await addAppleUpdatesToCheck(outcome, context, now);
     const state = await openClientState(context.platform.paths, { logger: context.logger });
     await state.recordCheck(checkSummary(outcome, now));
     return outcome;
@@ -138,6 +143,38 @@ export async function runCheck(context: CheckContext): Promise<CheckOutcome> {
   } finally {
     await lock.release();
   }
+}
+
+/** Writes the plan as InstallInfo.plist unless the file already says the same; true if written. */
+async function writeInstallInfo(path: string, plan: InstallPlan): Promise<boolean> {
+  const installInfo = buildPlist(toInstallInfo(plan));
+  const previous = await readFile(path, 'utf8').catch(() => undefined);
+  if (previous === installInfo) return false;
+  await writeFileAtomic(path, installInfo, { mkdirs: true });
+  return true;
+}
+
+/** AppleSoftwareUpdatesOnly: the repo is not consulted at all (as Munki); the plan is empty. */
+async function appleUpdatesOnlyCheck(context: CheckContext, now: Date): Promise<CheckOutcome> {
+  const { platform } = context;
+  const facts = await platform.collectFacts(now);
+  const plan: InstallPlan = {
+    managedInstalls: [],
+    removals: [],
+    optionalInstalls: [],
+    managedUpdates: [],
+    featuredItems: [],
+    problemItems: [],
+    installedItems: [],
+    removedItems: [],
+    processedInstalls: [],
+    processedUninstalls: [],
+    warnings: [],
+    selfServe: undefined,
+    selfServeChanged: false,
+  };
+  const changed = await writeInstallInfo(platform.paths.installInfo, plan);
+  return { manifest: '', catalogs: [], plan, facts, warnings: [], installInfoChanged: changed };
 }
 
 async function checkUnderLock(context: CheckContext, now: Date): Promise<CheckOutcome> {
@@ -247,10 +284,7 @@ async function checkUnderLock(context: CheckContext, now: Date): Promise<CheckOu
     });
     warnings.push(...plan.warnings);
 
-    const installInfo = buildPlist(toInstallInfo(plan));
-    const previous = await readFile(paths.installInfo, 'utf8').catch(() => undefined);
-    const changed = previous !== installInfo;
-    if (changed) await writeFileAtomic(paths.installInfo, installInfo, { mkdirs: true });
+    const changed = await writeInstallInfo(paths.installInfo, plan);
     if (plan.selfServeChanged && plan.selfServe) {
       await writeFileAtomic(selfServePath, buildPlist(plan.selfServe), { mkdirs: true });
     }

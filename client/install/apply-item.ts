@@ -7,6 +7,11 @@ import { basename, isAbsolute, join } from 'node:path';
 import { isPlistDict, type PlistDict } from '../../formats/index.js';
 import { describeError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import {
+  defaultOsUpgradeContext,
+  upgradeMacos,
+  type OsUpgradeContext,
+} from '../os-upgrade/upgrade-macos.js';
 import type { Platform, RestartAction } from '../platform/platform.js';
 import { asRestartAction, strongerRestartAction } from '../platform/restart-action.js';
 
@@ -45,22 +50,26 @@ async function script(
 
 // Types Munki 7 does not install (or we do not yet), each with the reason a Mac admin reads.
 const UNSUPPORTED: Record<string, string> = {
-  startosinstall: 'macOS upgrades (startosinstall) are not supported yet',
   stage_os_installer: 'staging macOS installers is not supported yet',
   apple_update_metadata: 'Apple software updates are installed by softwareupdate, not here',
   profile: 'configuration profiles belong to the MDM; installer_type profile is not supported',
 };
 
-/** Installs one plan entry from `installerPath` (undefined for nopkg). */
+/**
+ * Installs one plan entry from `installerPath` (undefined for nopkg, and for a macOS upgrade that
+ * softwareupdate fetches); `osUpgrade` configures startosinstall items.
+ */
 export async function installEntry(
   platform: Platform,
   item: PlistDict,
   installerPath: string | undefined,
   logger: Logger,
+  osUpgrade?: OsUpgradeContext,
 ): Promise<ItemOutcome> {
   const name = String(item['name']);
   const type = typeof item['installer_type'] === 'string' ? item['installer_type'] : undefined;
-  if (type !== undefined && type !== 'nopkg' && type !== 'copy_from_dmg') {
+  const handled = ['nopkg', 'copy_from_dmg', 'startosinstall'];
+  if (type !== undefined && !handled.includes(type)) {
     const reason =
       UNSUPPORTED[type] ??
       (type.startsWith('Adobe')
@@ -73,7 +82,12 @@ export async function installEntry(
     if (pre !== undefined && pre !== 0)
       return fail(pre, `${name}: preinstall_script exited with ${pre}; not installed`);
     let restartAction = restartOf(item);
-    if (type === 'copy_from_dmg') {
+    if (type === 'startosinstall') {
+      const context = osUpgrade ?? defaultOsUpgradeContext(platform, logger);
+      const upgrade = await upgradeMacos(platform, item, installerPath, logger, context);
+      if (!upgrade.ok) return fail(-1, upgrade.error ?? `${name}: the macOS upgrade failed`);
+      restartAction = strongerRestartAction(restartAction, 'RequireRestart');
+    } else if (type === 'copy_from_dmg') {
       if (installerPath === undefined) return fail(-1, `${name}: no installer item was downloaded`);
       const copy = await platform.copyFromDmg(installerPath, item['items_to_copy'] ?? []);
       if (!copy.ok)

@@ -7,7 +7,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { trimVersionString } from '../../catalogs/index.js';
 import { buildPlist, isPlistDict, parsePlist, type PlistDict } from '../../formats/index.js';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { describeError } from '../../lib/errors.js';
@@ -33,6 +32,16 @@ import { packageUrl } from '../sync/repo-urls.js';
 import { strongerRestartAction } from '../platform/restart-action.js';
 import { installEntry, removeEntry, type ItemOutcome } from './apply-item.js';
 import { runningBlockers } from './blocking-apps.js';
+import { applyDeadlines } from '../deadlines/deadline-session.js';
+import { loggingNotifier } from '../notify/notify-user.js';
+import {
+  osUpgradeContextFrom,
+  settlePendingUpgrade,
+  upgradesLast,
+} from '../os-upgrade/upgrade-session.js';
+import { dependencyRefs, refersTo, selectNamedItems } from './item-selection.js';
+import { updateOptionalInstalls } from './optional-status.js';
+import { runAppleUpdateSession, toAppleUpdateEntry } from '../apple-updates/index.js';
 
 /** Which items a session may do. */
 export type InstallMode =
@@ -70,6 +79,8 @@ export interface InstallContext {
   /** Facts for the report's MachineInfo (the check's, when a check ran first). */
   facts?: Facts;
   now?: () => Date;
+  /** Only these items and what they need (a self-service request); default: the whole plan. */
+  only?: readonly string[];
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -79,36 +90,12 @@ function entries(info: PlistDict, key: string): PlistDict[] {
   return Array.isArray(v) ? v.filter(isPlistDict) : [];
 }
 
-/** True when `entry` names `ref` (a requires/update_for string): by name, or name and version. */
-function refersTo(ref: string, entry: SessionResult): boolean {
-  if (ref === entry.name) return true;
-  for (const sep of ['--', '-']) {
-    if (ref === `${entry.name}${sep}${entry.version}`) return true;
-    const at = ref.lastIndexOf(sep);
-    if (
-      at > 0 &&
-      ref.slice(0, at) === entry.name &&
-      trimVersionString(ref.slice(at + sep.length)) === trimVersionString(entry.version)
-    ) {
-      return true;
-    }
-  }
-  return false;
-}
-
 function dependsOnFailure(
   item: PlistDict,
   failed: readonly SessionResult[],
 ): SessionResult | undefined {
-  const refs = ['requires', 'update_for'].flatMap((k) => {
-    const v = item[k];
-    return typeof v === 'string'
-      ? [v]
-      : Array.isArray(v)
-        ? v.filter((x): x is string => typeof x === 'string')
-        : [];
-  });
-  return failed.find((f) => refs.some((r) => refersTo(r, f)));
+  const refs = dependencyRefs(item);
+  return failed.find((f) => refs.some((r) => refersTo(r, f.name, f.version)));
 }
 
 /** Runs one install session over the last check's plan. */
@@ -130,6 +117,12 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
   // Widened on purpose: it changes inside `apply`, which narrowing cannot see.
   let restart = 'None' as RestartAction;
   const unattended = ctx.mode === 'unattended';
+  const osUpgrade = {
+    ...osUpgradeContextFrom(config, platform, logger, loggingNotifier(paths, logger)),
+    onProgress: (p: { percent?: number }) => {
+      if (p.percent !== undefined) progress.update('Preparing the macOS upgrade', p.percent, 100);
+    },
+  };
   try {
     let info: PlistDict = {};
     try {
@@ -139,11 +132,30 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       logger.info('install.nothing', 'No plan yet: run abbot check first.');
     }
-    const removals = entries(info, 'removals').filter((e) => e['installed'] === true);
-    const installs = entries(info, 'managed_installs').filter((e) => e['installed'] !== true);
+    const planned = {
+      removals: entries(info, 'removals').filter((e) => e['installed'] === true),
+      installs: entries(info, 'managed_installs').filter((e) => e['installed'] !== true),
+    };
+    const { removals, installs } = ctx.only
+      ? selectNamedItems(ctx.only, planned.installs, planned.removals)
+      : planned;
 
     // What may be done now.
     const processes = unattended ? await platform.listProcesses() : [];
+    // Reminders, deadline warnings, and items whose deadline has come (installed user or not).
+    const deadlines = unattended
+      ? await applyDeadlines(
+          {
+            paths,
+            logger,
+            notifier: osUpgrade.notifier,
+            now: now(),
+            daysBetweenReminders: config.DaysBetweenNotifications,
+            userLoggedIn: (await platform.consoleUser()) !== undefined,
+          },
+          installs,
+        )
+      : undefined;
     const skipped: SessionResult[] = [];
     const allowed = (item: PlistDict, action: 'install' | 'removal'): boolean => {
       if (!unattended) return true;
@@ -151,7 +163,8 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
       const forced = action === 'install' ? item['forced_install'] : item['forced_uninstall'];
       const name = String(item['name']);
       const version = str(item['version_to_install']) ?? str(item['installed_version']) ?? '';
-      if (flag !== true && forced !== true) {
+      const isDue = action === 'install' && deadlines?.forced.has(name) === true;
+      if (flag !== true && forced !== true && !isDue) {
         skipped.push({
           name,
           version,
@@ -177,7 +190,7 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
       return true;
     };
     const toRemove = removals.filter((r) => allowed(r, 'removal'));
-    const toInstall = installs.filter((i) => allowed(i, 'install'));
+    const toInstall = upgradesLast(installs.filter((i) => allowed(i, 'install')));
 
     // Downloads first, all verified before anything is installed.
     const requests: DownloadRequest[] = [];
@@ -249,6 +262,7 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
           time: at,
           durationSeconds: r.durationSeconds,
           unattended,
+          ...(item['Label'] !== undefined ? { appleUpdate: true } : {}),
         });
       } else {
         removalReport.push({
@@ -302,6 +316,26 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
       );
     };
 
+    // A macOS upgrade started before the last restart: its result belongs in this run's report.
+    const upgrade = await settlePendingUpgrade(platform, logger, now());
+    if (upgrade !== undefined) {
+      const { record: u } = upgrade;
+      const ok = upgrade.result === 'installed';
+      await record(
+        {
+          name: u.name,
+          version: u.version,
+          action: 'install',
+          result: ok ? 'success' : 'failed',
+          durationSeconds: 0,
+          ...(ok ? {} : { reason: upgrade.message }),
+        },
+        { name: u.name, ...(u.display_name ? { display_name: u.display_name } : {}) },
+        ok ? 0 : -1,
+        ok ? undefined : upgrade.message,
+      );
+    }
+
     // Removals first, as Munki does.
     for (const [i, item] of toRemove.entries()) {
       progress.update(`Removing ${String(item['name'])}`, i + 1, toRemove.length);
@@ -330,9 +364,47 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
         continue;
       }
       progress.update(`Installing ${name}`, i + 1, toInstall.length);
-      await apply(item, 'install', version, (path) => installEntry(platform, item, path, logger));
+      await apply(item, 'install', version, (path) =>
+        installEntry(platform, item, path, logger, osUpgrade),
+      );
     }
     progress.done();
+
+    // Apple's updates after the repo's items, as Munki 6 ordered them; a self-service request
+    // does only its own items, so Apple's wait for a full run.
+    const appleSession: typeof runAppleUpdateSession = ctx.only
+      ? () => Promise.resolve({ results: [], remaining: [], userActionRequired: false })
+      : runAppleUpdateSession;
+    const apple = await appleSession({
+      platform,
+      config,
+      logger,
+      mode: ctx.mode,
+      notifier: loggingNotifier(paths, logger),
+      now,
+      consoleUser: await platform.consoleUser().catch(() => undefined),
+      ...(typeof ctx.facts?.['arch'] === 'string' ? { arch: ctx.facts['arch'] } : {}),
+      progress,
+    });
+    for (const r of apple.results) {
+      const { title, version, label } = r.update;
+      const entry: SessionResult = {
+        name: title,
+        version,
+        action: 'install',
+        result: r.result,
+        durationSeconds: r.durationSeconds,
+        ...(r.reason !== undefined ? { reason: r.reason } : {}),
+      };
+      if (r.result === 'skipped') skipped.push(entry);
+      else {
+        restart = strongerRestartAction(restart, r.restartAction);
+        await record(entry, { name: title, display_name: title, Label: label }, r.status, r.reason);
+      }
+    }
+    if (apple.userActionRequired) {
+      warnings.push('Apple updates wait for the user: no volume owner credentials could be had.');
+    }
     for (const s of skipped) {
       logger.info(
         'install.item.skipped',
@@ -364,7 +436,12 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
     if (Object.keys(info).length > 0) {
       await writeFileAtomic(
         paths.installInfo,
-        buildPlist({ ...info, removals: leftRemovals, managed_installs: leftInstalls }),
+        buildPlist({
+          ...info,
+          removals: leftRemovals,
+          managed_installs: leftInstalls,
+          optional_installs: updateOptionalInstalls(entries(info, 'optional_installs'), results),
+        }),
         { mkdirs: true },
       );
     }
@@ -415,6 +492,7 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
       version: abbotVersion(),
       itemsToInstall: leftInstalls,
       itemsToRemove: leftRemovals,
+      appleUpdates: apple.remaining.map(toAppleUpdateEntry),
     });
     await writeManagedInstallReport(paths, report, { logger });
     return {

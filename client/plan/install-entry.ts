@@ -5,6 +5,7 @@
  */
 import type { PkgInfo } from '../../catalogs/index.js';
 import { isPlistDict, type PlistValue } from '../../formats/index.js';
+import { isPastForceInstallDate } from '../deadlines/force-install-after-date.js';
 import type { PlanContext } from './plan-context.js';
 import type { PlanItem } from './plan-types.js';
 
@@ -41,6 +42,9 @@ const COPIED_KEYS = [
   'installed_size_staged',
   'blocking_applications_manual_quit_only',
   'blocking_applications_quit_script',
+  // Abbot's own deferral policy (client/deadlines/deferrals.ts), read at install time.
+  'deferral_days',
+  'max_deferrals',
 ] as const;
 
 /** Keys Abbot adds so the install phase can download and verify without the catalogs. */
@@ -56,7 +60,7 @@ const DOWNLOAD_KEYS = [
  * The entry for an item that needs installing. `offerDeadline` false drops
  * force_install_after_date (an optional install with nothing installed yet, as Munki does).
  * Without an installer_item_location the entry is a problem (no installer_item), as Munki's failed
- * download is.
+ * download is; except a macOS upgrade, whose app softwareupdate then fetches from Apple.
  */
 export function installEntry(
   ctx: PlanContext,
@@ -75,6 +79,9 @@ export function installEntry(
   const location = pkginfo['installer_item_location'];
   if (pkginfo['installer_type'] === 'nopkg') {
     entry.installer_item = 'packageless_install';
+  } else if (pkginfo['installer_type'] === 'startosinstall' && location === undefined) {
+    // No item in the repo: softwareupdate --fetch-full-installer gets the app from Apple.
+    entry.installer_item = 'fetch_full_installer';
   } else if (typeof location === 'string' && location !== '') {
     entry.installer_item = baseName(location);
   } else {
@@ -152,12 +159,12 @@ export function installedEntry(
  * is installed unattended. A string date (Munki 7's makepkginfo writes one) is ignored.
  */
 function isPastDeadline(ctx: PlanContext, entry: PlanItem): boolean {
-  const date = entry['force_install_after_date'];
-  if (!(date instanceof Date) || Number.isNaN(date.getTime())) return false;
   if (entry['RestartAction'] !== undefined) return false;
-  const offset = ctx.options.utcOffsetMinutes?.(date) ?? -date.getTimezoneOffset();
-  const deadline = date.getTime() - offset * 60_000;
-  return ctx.options.now.getTime() >= deadline;
+  return isPastForceInstallDate(
+    entry['force_install_after_date'],
+    ctx.options.now,
+    ctx.options.utcOffsetMinutes,
+  );
 }
 
 /** RestartAction as Munki reads it for the unattended rule: missing counts as "None". */

@@ -3,6 +3,7 @@
  * and Managed Software Center read it) and the `abbot check --json` object DESIGN.md specifies.
  */
 import { isPlistDict, PlistReal, type PlistDict, type PlistValue } from '../../formats/index.js';
+import { toAppleUpdateJson, type AppleUpdateJson } from '../apple-updates/index.js';
 import type { InstallPlan, OptionalItem, PlanItem } from './plan-types.js';
 
 /** Munki's InstallInfo.plist dictionary; our `reason` field is left out, keys sorted as Apple writes them. */
@@ -38,7 +39,7 @@ export interface CheckJson {
   installs: CheckJsonItem[];
   removals: CheckJsonItem[];
   optional: CheckJsonItem[];
-  appleUpdates: unknown[];
+  appleUpdates: AppleUpdateJson[];
   problems: { name: string; reason: string; requested: string }[];
 }
 
@@ -70,7 +71,7 @@ export function toCheckJson(plan: InstallPlan, manifestName: string): CheckJson 
         'note',
       ]),
     ),
-    appleUpdates: [],
+    appleUpdates: (plan.appleUpdates ?? []).map(toAppleUpdateJson),
     problems: plan.problemItems.map((item) => ({
       name: item.name,
       reason: typeof item.note === 'string' ? item.note : item.reason,

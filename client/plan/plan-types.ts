@@ -6,6 +6,7 @@
 import type { CatalogIndex } from '../../catalogs/index.js';
 import type { PlistDict, PlistValue } from '../../formats/index.js';
 import type { Logger } from '../../lib/log.js';
+import type { AppleUpdate } from '../apple-updates/index.js';
 import type { Facts, ResolvedManifests } from '../../manifests/index.js';
 import type { InstallEvidence } from './install-evidence.js';
 
@@ -73,6 +74,8 @@ export interface InstallPlan {
   selfServe: PlistDict | undefined;
   /** True when `selfServe` differs from the one passed in and should be written back. */
   selfServeChanged: boolean;
+  /** Apple's software updates offered (set by the check when Apple updates are enabled). */
+  appleUpdates?: AppleUpdate[];
 }
 
 /** Settings a plan depends on. */

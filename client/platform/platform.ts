@@ -129,6 +129,12 @@ export interface Platform {
   /** Deletes a file or folder (recursively) at a macOS path: remove_copied_items. True if it existed. */
   removeItem(path: string): Promise<boolean>;
   /**
+   * Where the machine draws power from, for work that must not die halfway (a macOS upgrade). On
+   * macOS from `pmset -g batt`; in the sandbox from machine.plist's `power_source` and
+   * `battery_percent`.
+   */
+  powerState(): Promise<PowerState>;
+  /**
    * Munki's copy_from_dmg: mounts the disk image, copies each `items_to_copy` entry to its
    * destination with its owner, group and mode, and always unmounts. Problems come back as
    * `ok: false` with `error` (and what was copied before them), never as a throw.
@@ -147,6 +153,14 @@ export interface Platform {
     packagePath: string | undefined,
     options: PackageInstallOptions,
   ): Promise<PackageInstallResult>;
+}
+
+/** Where the machine draws power from. */
+export interface PowerState {
+  /** `unknown` when the tool could not tell (a desktop without a battery reports `ac`). */
+  source: 'ac' | 'battery' | 'unknown';
+  /** The internal battery's charge, 0–100, when there is one. */
+  batteryPercent?: number;
 }
 
 /** How to copy items from a disk image. */

@@ -56,6 +56,8 @@ export interface ReportInstallResult {
   downloadKbytesPerSec?: number;
   /** True when the session installed only unattended items. */
   unattended: boolean;
+  /** True for an Apple software update (Munki's `applesus`). */
+  appleUpdate?: boolean;
 }
 
 /** One attempted removal, as the report records it. */
@@ -98,7 +100,7 @@ export interface ManagedInstallReportInput {
   availableDiskSpaceKb: number;
   /** The client version (ManagedInstallVersion). */
   version: string;
-  /** Apple updates offered; none until Apple updates are supported. */
+  /** Apple updates still offered after the run (AppleUpdates.plist entries). */
   appleUpdates?: readonly PlistDict[];
 }
 
@@ -183,7 +185,7 @@ export function buildManagedInstallReport(input: ManagedInstallReportInput): Pli
     display_name: r.displayName ?? r.name,
     name: r.name,
     version: r.version,
-    applesus: false,
+    applesus: r.appleUpdate === true,
     status: whole(r.status),
     time: r.time,
     duration_seconds: whole(r.durationSeconds),

@@ -233,6 +233,8 @@ export interface AppSpec {
   shortVersion: string;
   bundleVersion?: string;
   minOS?: string;
+  /** CFBundleIconFile; put the icon itself in the component's `files`. */
+  iconFile?: string;
 }
 
 /** One component package. */
@@ -250,6 +252,8 @@ export interface ComponentSpec {
   payloadFree?: boolean;
   /** Folder name inside a product (default `<last part of identifier>.pkg`). */
   fileName?: string;
+  /** PackageInfo `postinstall-action` (default `none`): `restart`, `logout`, `shutdown`. */
+  postinstallAction?: string;
 }
 
 /** What `buildFlatPackage` writes. */
@@ -434,7 +438,7 @@ function packageInfoXml(spec: ComponentSpec, entries: readonly CpioWriteEntry[])
   const lines = [
     '<?xml version="1.0" encoding="utf-8"?>',
     `<pkg-info overwrite-permissions="true" relocatable="false" identifier="${escapeXml(spec.identifier)}" ` +
-      `postinstall-action="none" version="${escapeXml(spec.version)}" format-version="2" ` +
+      `postinstall-action="${escapeXml(spec.postinstallAction ?? 'none')}" version="${escapeXml(spec.version)}" format-version="2" ` +
       `generator-version="InstallCmds-862 (24A335)" install-location="${escapeXml(spec.installLocation ?? '/')}" auth="root">`,
   ];
   if (spec.payloadFree !== true) {
@@ -550,6 +554,7 @@ function infoPlistXml(app: AppSpec, exe: string): string {
     entry('CFBundleShortVersionString', app.shortVersion) +
     entry('CFBundleVersion', app.bundleVersion ?? app.shortVersion) +
     (app.minOS !== undefined ? entry('LSMinimumSystemVersion', app.minOS) : '') +
+    (app.iconFile !== undefined ? entry('CFBundleIconFile', app.iconFile) : '') +
     '</dict>\n</plist>\n'
   );
 }

@@ -23,7 +23,7 @@
  */
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, posix } from 'node:path';
-import { isPlistDict, parsePlist } from '../../../formats/index.js';
+import { isPlistDict, parseAttachOutput } from '../../../formats/index.js';
 import type { PlistValue } from '../../../formats/index.js';
 import { describeError } from '../../../lib/errors.js';
 import { runCommand } from '../../../lib/run-command.js';
@@ -61,28 +61,8 @@ export interface CopySpec {
   mode: string;
 }
 
-/** The mount point in `hdiutil attach -plist` output, or why there is none. */
-export function parseAttachOutput(stdout: string): { mountPoint: string } | { error: string } {
-  // hdiutil may print a licence or warnings around the plist: take the first plist only.
-  const xml = stdout.indexOf('<?xml');
-  const start = xml !== -1 ? xml : stdout.indexOf('<plist');
-  const end = start === -1 ? -1 : stdout.indexOf('</plist>', start);
-  if (start === -1 || end === -1) return { error: 'hdiutil attach printed no property list' };
-  let plist: PlistValue;
-  try {
-    plist = parsePlist(stdout.slice(start, end + '</plist>'.length), {
-      source: 'hdiutil attach -plist',
-    });
-  } catch (e) {
-    return { error: `hdiutil attach printed an unreadable property list: ${describeError(e)}` };
-  }
-  const entities = isPlistDict(plist) ? plist['system-entities'] : undefined;
-  for (const entity of Array.isArray(entities) ? entities : []) {
-    const mountPoint = isPlistDict(entity) ? entity['mount-point'] : undefined;
-    if (typeof mountPoint === 'string' && mountPoint !== '') return { mountPoint };
-  }
-  return { error: 'hdiutil attach mounted no volume (no mount-point in its output)' };
-}
+// Parsing hdiutil's plist lives in formats/ (shared with repo makepkginfo); re-exported for callers.
+export { parseAttachOutput };
 
 /** A relative path inside a mounted image, normalized; undefined when it is empty or has `..`. */
 function insideImage(path: string): string | undefined {

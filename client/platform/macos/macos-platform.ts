@@ -43,6 +43,7 @@ import { DEFAULT_SCRIPT_TIMEOUT_MS, runEmbeddedScript } from '../sandbox/scripts
 import { copyFromDmgOnMac, installPackageFromDmgOnMac } from './disk-image.js';
 import { consoleUser, installPackageOnMac } from './install-package.js';
 import type { MacosInstallContext } from './install-package.js';
+import { parsePmsetBatt } from './power.js';
 import { removePackagesOnMac } from './remove-packages.js';
 
 /** The Apple tools this platform runs, by their real paths. */
@@ -237,6 +238,10 @@ export function macosPlatform(options: MacosPlatformOptions = {}): Platform {
       );
       await rm(path, { recursive: true, force: true });
       return existed;
+    },
+    powerState: async () => {
+      const text = await output([MACOS_TOOLS.pmset, '-g', 'batt']);
+      return text === undefined ? { source: 'unknown' } : parsePmsetBatt(text);
     },
   };
 }

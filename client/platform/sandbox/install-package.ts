@@ -87,6 +87,7 @@ import {
   strongerRestartAction,
 } from '../restart-action.js';
 import { AppError, describeError } from '../../../lib/errors.js';
+import { fileByteSource } from '../../../lib/file-byte-source.js';
 import type { Logger } from '../../../lib/log.js';
 import { runCommand, shellExitStatus } from '../../../lib/run-command.js';
 import type { CommandResult, RunCommandOptions } from '../../../lib/run-command.js';
@@ -266,20 +267,7 @@ export async function openPackageFile(path: string): Promise<OpenedPackage> {
   }
   const size = info.size;
   return {
-    source: {
-      size,
-      async read(offset, length) {
-        const n = Math.max(0, Math.min(length, size - offset));
-        const buffer = Buffer.alloc(n);
-        let got = 0;
-        while (got < n) {
-          const { bytesRead } = await handle.read(buffer, got, n - got, offset + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        return new Uint8Array(buffer.buffer, buffer.byteOffset, got);
-      },
-    },
+    source: fileByteSource(handle, size),
     close: () => handle.close(),
   };
 }

@@ -17,6 +17,7 @@ import { scanApplications } from './apps.js';
 import { composeFacts, networkAddresses, readSandboxMachine } from './facts.js';
 import { rootedFiles } from './files.js';
 import { installPackageInSandbox, writeRestartRequest } from './install-package.js';
+import { readSandboxPower } from './power.js';
 import { removePackagesInSandbox } from './remove-packages.js';
 import { readReceiptsFolder } from './receipts.js';
 import { DEFAULT_SCRIPT_TIMEOUT_MS, runEmbeddedScript } from './scripts.js';
@@ -117,5 +118,6 @@ export function sandboxPlatform(root: string, options: SandboxPlatformOptions = 
       await rm(host, { recursive: true, force: true });
       return true;
     },
+    powerState: () => readSandboxPower(paths),
   };
 }

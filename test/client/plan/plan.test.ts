@@ -415,6 +415,21 @@ describe('unattended installs', () => {
     expect(plan.managedInstalls[0]?.unattended_install).toBe(true);
   });
 
+  it('plans a macOS upgrade with no installer item as one softwareupdate fetches', async () => {
+    const upgrade = { name: 'Install_macOS_Sequoia', version: '15.1' };
+    const plan = await check({
+      manifests: site({ managed_installs: ['Install_macOS_Sequoia'] }),
+      catalogs: { prod: [{ ...upgrade, installer_type: 'startosinstall' }] },
+    });
+    expect(plan.problemItems).toEqual([]);
+    expect(plan.managedInstalls[0]).toMatchObject({
+      name: 'Install_macOS_Sequoia',
+      version_to_install: '15.1',
+      installer_item: 'fetch_full_installer',
+      apple_item: true,
+    });
+  });
+
   it('warns when a RestartAction overrides unattended_install', async () => {
     const plan = await check({
       manifests: site({ managed_installs: ['Foo'] }),
