@@ -33,7 +33,7 @@ import { strongerRestartAction } from '../platform/restart-action.js';
 import { installEntry, removeEntry, type ItemOutcome } from './apply-item.js';
 import { runningBlockers } from './blocking-apps.js';
 import { applyDeadlines } from '../deadlines/deadline-session.js';
-import { loggingNotifier } from '../notify/notify-user.js';
+import { notifierFor } from '../notify/notify-user.js';
 import {
   osUpgradeContextFrom,
   settlePendingUpgrade,
@@ -118,7 +118,7 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
   let restart = 'None' as RestartAction;
   const unattended = ctx.mode === 'unattended';
   const osUpgrade = {
-    ...osUpgradeContextFrom(config, platform, logger, loggingNotifier(paths, logger)),
+    ...osUpgradeContextFrom(config, platform, logger, notifierFor(platform, logger)),
     onProgress: (p: { percent?: number }) => {
       if (p.percent !== undefined) progress.update('Preparing the macOS upgrade', p.percent, 100);
     },
@@ -380,7 +380,7 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
       config,
       logger,
       mode: ctx.mode,
-      notifier: loggingNotifier(paths, logger),
+      notifier: notifierFor(platform, logger),
       now,
       consoleUser: await platform.consoleUser().catch(() => undefined),
       ...(typeof ctx.facts?.['arch'] === 'string' ? { arch: ctx.facts['arch'] } : {}),

@@ -17,7 +17,7 @@ import type { PlistDict } from '../../formats/index.js';
 import { describeError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { StatfsFn } from '../download/disk-space.js';
-import { loggingNotifier, type Notifier } from '../notify/notify-user.js';
+import { notifierFor, type Notifier } from '../notify/notify-user.js';
 import type { PackageInstallProgress, Platform } from '../platform/platform.js';
 import {
   checkUpgradePower,
@@ -51,7 +51,7 @@ export interface OsUpgradeContext {
 
 /** The context used when the caller passes none: the defaults, no credentials, the notification log. */
 export function defaultOsUpgradeContext(platform: Platform, logger: Logger): OsUpgradeContext {
-  return { ...DEFAULT_OS_UPGRADE, notifier: loggingNotifier(platform.paths, logger) };
+  return { ...DEFAULT_OS_UPGRADE, notifier: notifierFor(platform, logger) };
 }
 
 /** How an upgrade attempt went. */
