@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { isPlistDict, parsePlist } from '../../formats/index.js';
 import type { AbbotPaths } from '../platform/platform.js';
-import { restartRequestFile, type RestartRequest } from '../platform/sandbox/install-package.js';
+import { restartRequestFile, type RestartRequest } from '../platform/sandbox/restart-request.js';
 import { peekClientState } from '../state/client-state.js';
 import type { BootstrapFailure } from './bootstrap-flag.js';
 

@@ -41,7 +41,8 @@ import type {
   PackageInstallResult,
   RestartAction,
 } from '../platform.js';
-import { openPackageFile, planComponents } from '../sandbox/install-package.js';
+import { openPackageFile } from '../sandbox/install-package.js';
+import { planComponents } from '../sandbox/package-components.js';
 import { ensurePrivateFolder } from '../sandbox/scripts.js';
 
 /** The tools this module runs, by their real paths. */

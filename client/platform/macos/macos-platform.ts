@@ -35,7 +35,7 @@ import type { CommandResult } from '../../../lib/run-command.js';
 import { pathsFor } from '../../paths.js';
 import type { InstalledReceipt, Platform } from '../platform.js';
 import { scanApplications } from '../sandbox/apps.js';
-import { writeRestartRequest } from '../sandbox/install-package.js';
+import { writeRestartRequest } from '../sandbox/restart-request.js';
 import { composeFacts, networkAddresses } from '../sandbox/facts.js';
 import type { MachineInfo } from '../sandbox/facts.js';
 import { rootedFiles } from '../sandbox/files.js';

@@ -21,7 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { planComponents } from '../../../client/platform/sandbox/install-package.js';
+import { planComponents } from '../../../client/platform/sandbox/package-components.js';
 import { readReceiptPaths } from '../../../client/platform/sandbox/receipt-writer.js';
 import { readReceiptsFolder } from '../../../client/platform/sandbox/receipts.js';
 import { sandboxPlatform } from '../../../client/platform/sandbox/sandbox-platform.js';
