@@ -133,7 +133,7 @@ export async function runAppleUpdateSession(
             title: `Restart in ${step.warn} minutes`,
             body: `${titleOf(update)} must be installed: this Mac will restart in ${step.warn} minutes. Save your work.`,
             items: [update.label],
-            deadline: step.effectiveDeadline,
+            deadline: step.enforceAt,
           });
         }
         enforce = step.enforce;

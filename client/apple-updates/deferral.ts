@@ -12,19 +12,16 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
 import type { Logger } from '../../lib/log.js';
+import { deadlineStep as itemDeadlineStep } from '../deadlines/warnings.js';
+import type { DeadlineStep, SentWarning } from '../deadlines/warnings.js';
 import type { AbbotPaths } from '../platform/platform.js';
 
 /** Minutes before a forced restart at which the user is warned, in order. */
 export const RESTART_WARNING_MINUTES = [60, 30, 10] as const;
 
 const DAY_MS = 24 * 60 * 60_000;
-const MINUTE_MS = 60_000;
 
-/** One warning given. */
-export interface SentWarning {
-  minutes: number;
-  at: string;
-}
+export type { DeadlineStep, SentWarning };
 
 /** What is remembered about one label. */
 export interface SeenUpdate {
@@ -138,47 +135,14 @@ export function scheduleFor(
   return { deferredUntil: after(policy.deferralDays), deadline: after(policy.deadlineDays) };
 }
 
-/** What a run should do about a deadline. */
-export interface DeadlineStep {
-  /** A warning to give now (minutes before the restart), if one is due. */
-  warn: number | undefined;
-  /** True when the update must be installed now, with a restart. */
-  enforce: boolean;
-  /** The deadline after late warnings pushed it back. */
-  effectiveDeadline: Date;
-  /** When the next warning or the enforcement falls due (for a scheduler); undefined if now. */
-  nextAt: Date | undefined;
-}
-
 /**
- * The next step towards a deadline, given the warnings already sent. Warnings are given in order
- * (60, then 30, then 10 minutes); each pushes the effective deadline to at least its own time
- * plus its lead, so a late run never restarts the Mac sooner than the user was told. Pure.
+ * The next step towards an Apple update's deadline: the items' deadline rule (every warning
+ * mandatory, a late one pushes the restart back) with the restart warnings' 60/30/10 schedule.
  */
 export function deadlineStep(
   deadline: Date,
   sent: readonly SentWarning[],
   now: Date,
 ): DeadlineStep {
-  let effective = deadline.getTime();
-  for (const w of sent)
-    effective = Math.max(effective, new Date(w.at).getTime() + w.minutes * MINUTE_MS);
-  const given = new Set(sent.map((w) => w.minutes));
-  const next = RESTART_WARNING_MINUTES.find((m) => !given.has(m));
-  const t = now.getTime();
-  if (next !== undefined) {
-    const dueAt = effective - next * MINUTE_MS;
-    return {
-      warn: t >= dueAt ? next : undefined,
-      enforce: false,
-      effectiveDeadline: new Date(Math.max(effective, t + next * MINUTE_MS)),
-      nextAt: t >= dueAt ? undefined : new Date(dueAt),
-    };
-  }
-  return {
-    warn: undefined,
-    enforce: t >= effective,
-    effectiveDeadline: new Date(effective),
-    nextAt: t >= effective ? undefined : new Date(effective),
-  };
+  return itemDeadlineStep(deadline, sent, now, RESTART_WARNING_MINUTES);
 }

@@ -84,7 +84,7 @@ describe('deadlineStep', () => {
     const late = at('2026-03-09T09:00:00Z');
     const first = deadlineStep(deadline, [], late);
     expect(first).toMatchObject({ warn: 60, enforce: false });
-    expect(first.effectiveDeadline).toEqual(new Date(late.getTime() + min(60)));
+    expect(first.enforceAt).toEqual(new Date(late.getTime() + min(60)));
     const w60 = sent(60, late.toISOString());
     // An hourly run later: the 30-minute warning, and the restart moves to 30 minutes after it.
     const next = new Date(late.getTime() + min(60));
