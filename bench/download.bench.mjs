@@ -1,15 +1,18 @@
 // Downloading a 1 GiB installer over loopback HTTPS: Abbot's downloadItem (SHA-256 verified,
 // fsynced, renamed into the cache) against `curl -sS -o file --cacert ca.pem URL` in the same run,
-// plus the downloading process's peak RSS. The server runs in this process; each download runs in
-// a process of its own, so server and client never share a CPU thread. Needs `npm run build` first
-// (npm run bench does it) and the openssl CLI; temp files are removed at the end, even on failure.
+// plus the downloading process's peak RSS. The file is served by nginx as docs/serving.md sets it
+// up (Node's https server when nginx is not installed); each download runs in a process of its
+// own. Needs `npm run build` first (npm run bench does it) and the openssl CLI; temp files are
+// removed at the end, even on failure.
 //
 // Figures: download.abbot_1GiB_s, download.curl_1GiB_s, download.ratio_vs_curl (goal ≤ 1.25),
 // download.peak_rss_mb (goal < 150). Each time is the best of RUNS (ABBOT_BENCH_RUNS, default 5),
 // as the process saw it from spawn to exit, so Node's start-up counts against Abbot. curl does not
 // fsync and Abbot must (a cache file has to survive a power cut intact), so two more figures
 // compare like with like: download.curl_fsync_1GiB_s (curl, then an fsync of its file) and
-// download.ratio_vs_curl_fsync.
+// download.ratio_vs_curl_fsync. Two floors show what this machine allows at all:
+// download.floor_receive_and_hash_1GiB_s (undici's leanest API hashing every byte and writing
+// nothing) and download.floor_durable_write_1GiB_s (1 GiB from memory to disk with an fsync).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -17,6 +20,7 @@ import {
   createReadStream,
   existsSync,
   fsyncSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
@@ -26,7 +30,8 @@ import {
   writeSync,
 } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
+import net from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { figure } from './lib.mjs';
@@ -39,11 +44,38 @@ const RUNS = Number(process.env.ABBOT_BENCH_RUNS ?? 5);
 
 if (process.argv[2] === '--child') {
   await child(JSON.parse(process.argv[3] ?? '{}'));
+} else if (process.argv[2] === '--floor-child') {
+  await floorChild(JSON.parse(process.argv[3] ?? '{}'));
 } else {
   await main();
 }
 
 /** The Abbot side, in its own process: one downloadItem, then its result and peak RSS as JSON. */
+/**
+ * The least any Node client can do here: undici's raw dispatch API (no stream in between), every
+ * byte hashed on this thread, nothing written to disk. Prints its SHA-256 as JSON.
+ */
+async function floorChild({ url, ca }) {
+  const { Agent } = await import('undici');
+  const agent = new Agent({ connect: { ca: readFileSync(ca) } });
+  const { origin, pathname } = new URL(url);
+  const hash = createHash('sha256');
+  await new Promise((resolve, reject) =>
+    agent.dispatch(
+      { origin, path: pathname, method: 'GET' },
+      {
+        onRequestStart() {},
+        onResponseStart() {},
+        onResponseData: (_controller, chunk) => void hash.update(chunk),
+        onResponseEnd: () => resolve(),
+        onResponseError: (_controller, e) => reject(e),
+      },
+    ),
+  );
+  await agent.close();
+  process.stdout.write(JSON.stringify({ sha256: hash.digest('hex') }));
+}
+
 async function child({ url, dest, cacheDir, ca, sha256 }) {
   const { createHttpClient } = await import(
     pathToFileURL(join(dist, 'sync', 'http-client.js')).href
@@ -71,7 +103,14 @@ async function child({ url, dest, cacheDir, ca, sha256 }) {
   });
   await client.close();
   // maxRSS is in KiB.
-  process.stdout.write(JSON.stringify({ ...result, maxRssKiB: process.resourceUsage().maxRSS }));
+  const usage = process.resourceUsage();
+  process.stdout.write(
+    JSON.stringify({
+      ...result,
+      maxRssKiB: usage.maxRSS,
+      cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+    }),
+  );
 }
 
 async function main() {
@@ -91,8 +130,9 @@ async function main() {
     const pki = makePki(work);
     const source = join(work, 'Big-1.0.pkg');
     const sha256 = writeBigFile(source, GIB);
-    server = await serve(source, pki);
-    const url = `https://localhost:${server.address().port}/Big-1.0.pkg`;
+    server = process.env.ABBOT_BENCH_NODE_SERVER ? undefined : await serveWithNginx(work, pki);
+    server ??= await serve(source, pki);
+    const url = `https://localhost:${server.port}/Big-1.0.pkg`;
     const cacheDir = join(work, 'Cache');
     const dest = join(cacheDir, 'Big-1.0.pkg');
     const curlOut = join(work, 'curl.pkg');
@@ -102,6 +142,7 @@ async function main() {
     let curl = Infinity;
     let curlFsync = Infinity;
     let peakRssKiB = 0;
+    let floor = Infinity;
     for (let run = 0; run < RUNS; run++) {
       // Fresh each time: no cache hit, no partial to resume, no writeback of the last run pending.
       rmSync(cacheDir, { recursive: true, force: true });
@@ -119,7 +160,7 @@ async function main() {
       abbot = Math.min(abbot, a.seconds);
       if (process.env.ABBOT_BENCH_VERBOSE) {
         console.error(
-          `run ${run + 1}: abbot ${a.seconds.toFixed(3)} s (${result.seconds.toFixed(3)} s inside)`,
+          `run ${run + 1}: abbot ${a.seconds.toFixed(3)} s (${result.seconds.toFixed(3)} s inside, ${result.cpuSeconds.toFixed(3)} s CPU)`,
         );
       }
       peakRssKiB = Math.max(peakRssKiB, result.maxRssKiB);
@@ -133,9 +174,21 @@ async function main() {
           console.error(`run ${run + 1}: curl ${c.seconds.toFixed(3)} s`);
         curlFsync = Math.min(curlFsync, c.seconds + timeFsync(curlOut));
       }
+      const f = await timeProcess(process.execPath, [
+        fileURLToPath(import.meta.url),
+        '--floor-child',
+        JSON.stringify({ url, ca: pki.ca }),
+      ]);
+      if (JSON.parse(f.stdout).sha256 !== sha256) throw new Error('floor download is wrong');
+      floor = Math.min(floor, f.seconds);
     }
 
-    figure('download.abbot_1GiB_s', abbot, 's', `hash verified + fsync; best of ${RUNS}`);
+    figure(
+      'download.abbot_1GiB_s',
+      abbot,
+      's',
+      `hash verified + fsync; ${server.name} server; best of ${RUNS}`,
+    );
     if (hasCurl) {
       figure('download.curl_1GiB_s', curl, 's', `curl -sS -o file --cacert; best of ${RUNS}`);
       figure('download.ratio_vs_curl', abbot / curl, 'x', 'goal <= 1.25');
@@ -145,12 +198,17 @@ async function main() {
       console.log('download.curl_1GiB_s skipped: curl is not installed');
     }
     figure('download.peak_rss_mb', peakRssKiB / 1024, 'MB', 'abbot child process; goal < 150');
+    figure(
+      'download.floor_receive_and_hash_1GiB_s',
+      floor,
+      's',
+      `undici dispatch + SHA-256, nothing written: the least a verified download takes here; best of ${RUNS}`,
+    );
+    if (hasCurl) figure('download.floor_ratio_vs_curl', floor / curl, 'x', 'before any disk write');
+    const durable = timeDurableWrite(join(work, 'durable.bin'), GIB);
+    figure('download.floor_durable_write_1GiB_s', durable, 's', 'write 1 GiB + fsync, no network');
   } finally {
-    if (server) {
-      const closed = new Promise((done) => server.close(done));
-      server.closeAllConnections();
-      await closed;
-    }
+    await server?.close();
     cleanup();
   }
 }
@@ -218,7 +276,95 @@ function serve(file, pki) {
       createReadStream(file, { highWaterMark: BLOCK }).pipe(res);
     },
   );
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        name: 'node https',
+        port: server.address().port,
+        close: () => {
+          const closed = new Promise((done) => server.close(done));
+          server.closeAllConnections();
+          return closed;
+        },
+      }),
+    ),
+  );
+}
+
+/**
+ * nginx serving `dir` over TLS, as docs/serving.md recommends for a real repo; undefined when
+ * nginx is not installed (the bench then falls back to Node's https server). Runs in the
+ * foreground under a prefix inside `dir`, so it needs neither root nor /etc.
+ */
+async function serveWithNginx(dir, pki) {
+  const nginx = '/usr/sbin/nginx';
+  if (!existsSync(nginx)) return undefined;
+  const prefix = join(dir, 'nginx');
+  const p = (name) => join(prefix, name);
+  mkdirSync(p('tmp'), { recursive: true });
+  const port = await freePort();
+  const conf = [
+    // As root, the worker would otherwise drop to `nobody` and not read the temporary folder.
+    process.getuid?.() === 0 ? `user ${userInfo().username};` : '',
+    'worker_processes 1;',
+    `pid ${p('nginx.pid')};`,
+    `error_log ${p('error.log')} warn;`,
+    'events { worker_connections 16; }',
+    'http {',
+    `  client_body_temp_path ${p('tmp')};`,
+    `  proxy_temp_path ${p('tmp')};`,
+    `  fastcgi_temp_path ${p('tmp')};`,
+    `  uwsgi_temp_path ${p('tmp')};`,
+    `  scgi_temp_path ${p('tmp')};`,
+    '  access_log off;',
+    '  server {',
+    `    listen 127.0.0.1:${port} ssl;`,
+    `    ssl_certificate ${pki.cert};`,
+    `    ssl_certificate_key ${pki.key};`,
+    '    ssl_protocols TLSv1.2 TLSv1.3;',
+    `    root ${dir};`,
+    '    default_type application/octet-stream;',
+    '    location / { try_files $uri =404; }',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+  writeFileSync(p('nginx.conf'), conf);
+  const args = ['-p', prefix, '-c', p('nginx.conf'), '-e', p('error.log')];
+  const proc = spawn(nginx, [...args, '-g', 'daemon off;'], { stdio: 'ignore' });
+  const exited = new Promise((done) => proc.once('exit', done));
+  await waitForPort(port, exited);
+  return {
+    name: 'nginx',
+    port,
+    close: async () => {
+      proc.kill('SIGQUIT');
+      await exited;
+    },
+  };
+}
+
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address();
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/** Resolves once something accepts connections on `port`; rejects if `exited` settles first. */
+async function waitForPort(port, exited) {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline && !gone;) {
+    const open = await new Promise((done) => {
+      const socket = net.connect(port, '127.0.0.1', () => (socket.end(), done(true)));
+      socket.on('error', () => done(false));
+    });
+    if (open) return;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  throw new Error(`nginx did not start on port ${port}`);
 }
 
 /** Runs a command to completion; resolves with its wall time and stdout, rejects if it fails. */
@@ -252,6 +398,23 @@ function timeFsync(path) {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Seconds to write `size` bytes from memory to `path` and fsync it (the disk's share of a download). */
+function timeDurableWrite(path, size) {
+  flushDisk();
+  const block = randomBytes(BLOCK * 2);
+  const start = process.hrtime.bigint();
+  const fd = openSync(path, 'w');
+  try {
+    for (let written = 0; written < size; written += block.length) writeSync(fd, block);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  rmSync(path, { force: true });
+  return seconds;
 }
 
 /** Writes back dirty pages so one run's leftovers do not slow the next. */
