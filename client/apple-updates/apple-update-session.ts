@@ -51,6 +51,11 @@ export interface AppleSessionContext {
   now: () => Date;
   /** The logged-in user; undefined at the login window. */
   consoleUser: string | undefined;
+  /**
+   * False when the platform could not tell who is logged in: someone may be, so nothing restarts
+   * the Mac before its deadline and warnings are still given (default true).
+   */
+  consoleUserKnown?: boolean;
   /** The native architecture; read from the platform's facts when absent. */
   arch?: string;
   progress?: Progress;
@@ -116,7 +121,7 @@ export async function runAppleUpdateSession(
     }
     let enforce = false;
     if (update.deadline) {
-      if (ctx.consoleUser === undefined) {
+      if (atLoginWindow(ctx)) {
         // Nobody to warn: the deadline itself is enough.
         enforce = now >= update.deadline;
       } else {
@@ -225,7 +230,7 @@ async function install(
   const progress = ctx.progress ?? noProgress;
   const needsRestart = updates.some((u) => u.restartRequired);
   const allowRestart =
-    needsRestart && (ctx.consoleUser === undefined || updates.some((u) => enforced.has(u.label)));
+    needsRestart && (atLoginWindow(ctx) || updates.some((u) => enforced.has(u.label)));
   const labels = updates.map((u) => u.label);
   logger.info(
     'appleupdates.install.start',
@@ -262,4 +267,11 @@ async function install(
     restartAction:
       run.ok && (update.restartRequired || run.restartRequired) ? 'RequireRestart' : 'None',
   }));
+}
+
+/** True at the login window; an unknown console user may be a logged-in one. */
+function atLoginWindow(
+  ctx: Pick<AppleSessionContext, 'consoleUser' | 'consoleUserKnown'>,
+): boolean {
+  return ctx.consoleUser === undefined && ctx.consoleUserKnown !== false;
 }

@@ -1,4 +1,7 @@
-/** The readable summary `abbot check` prints: what will be installed, removed, offered, and what is wrong. */
+/**
+ * The readable summary `abbot check` prints: what will be installed or removed, Apple's updates,
+ * what is offered, and what is wrong.
+ */
 import type { CheckOutcome } from './run-check.js';
 
 function version(item: { version_to_install?: string; installed_version?: string }): string {
@@ -37,6 +40,17 @@ export function formatCheck(outcome: CheckOutcome): string {
     ),
   );
   section(
+    'Apple software updates',
+    (plan.appleUpdates ?? []).map((u) => {
+      const flags = [u.restartRequired ? 'restart' : '', u.kind === 'major' ? 'major upgrade' : '']
+        .filter(Boolean)
+        .join(', ');
+      // softwareupdate's titles often carry the version already ("macOS Ventura 13.6").
+      const name = u.title.endsWith(` ${u.version}`) ? u.title : `${u.title} ${u.version}`;
+      return `  + ${name}  (${u.label})${flags ? ` [${flags}]` : ''}`;
+    }),
+  );
+  section(
     'Optional software',
     plan.optionalInstalls.map((i) => {
       const state = i.will_be_installed
@@ -61,12 +75,14 @@ export function formatCheck(outcome: CheckOutcome): string {
     'Warnings',
     outcome.warnings.map((w) => `  ${w}`),
   );
-  const work = plan.managedInstalls.length + plan.removals.length;
+  const apple = plan.appleUpdates?.length ?? 0;
+  const work = plan.managedInstalls.length + plan.removals.length + apple;
+  const appleCount = apple === 0 ? '' : `, ${apple} Apple update${apple === 1 ? '' : 's'}`;
   lines.push(
     '',
     work === 0
       ? 'Nothing to do.'
-      : `${plan.managedInstalls.length} to install, ${plan.removals.length} to remove.`,
+      : `${plan.managedInstalls.length} to install, ${plan.removals.length} to remove${appleCount}.`,
   );
   return lines.join('\n') + '\n';
 }

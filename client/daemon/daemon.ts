@@ -1,6 +1,6 @@
 /**
  * `abbot daemon`, the long-running composition root launchd keeps alive: it schedules check-ins
- * with node-cron, owns the one run queue (scheduled check-ins, `abbot run` over the control
+ * with node-cron (and wakes between them for the next deadline step), owns the one run queue (scheduled check-ins, `abbot run` over the control
  * socket, self-service requests, bootstrap passes), serves self service on the loopback, and runs
  * bootstrap at startup when its flag is set. `close()` stops all of it cleanly (on SIGTERM).
  */
@@ -12,10 +12,12 @@ import type { Logger } from '../../lib/log.js';
 import { runBootstrap, type BootstrapLoopResult } from '../bootstrap/bootstrap-loop.js';
 import { waitForNetwork } from '../bootstrap/wait-for-network.js';
 import type { Config } from '../config.js';
+import { readNextDeadline } from '../deadlines/next-deadline.js';
 import type { Platform } from '../platform/platform.js';
 import { checkInExpression, checkInMinute } from './check-in-schedule.js';
 import { childRunExecutor } from './child-run.js';
 import { controlSocketPath, listenControlSocket, type ControlServer } from './control-socket.js';
+import { createDeadlineWake, type SetTimer } from './deadline-wake.js';
 import { restartMachine } from './restart-machine.js';
 import {
   createRunCoordinator,
@@ -45,6 +47,10 @@ export interface DaemonOptions {
   networkWaitMs?: number;
   /** Carries out runs (default: a child `abbot run` process each). */
   executor?: RunExecutor;
+  /** The daemon's clock: run times and the deadline wake-up (tests inject their own). */
+  now?: () => Date;
+  /** The deadline wake-up's timer (tests fire their own). */
+  setTimer?: SetTimer;
 }
 
 /** The running daemon. */
@@ -55,6 +61,8 @@ export interface Daemon {
   schedule: string;
   /** When the next scheduled check-in is due. */
   nextCheckIn(): Date | null;
+  /** When the daemon wakes for the next deadline step; undefined when it does not. */
+  nextDeadlineWake(): Date | undefined;
   /** Asks for a run, as the control socket and self service do. */
   requestRun(request: RunRequest, onOutput?: OutputListener): Promise<RunOutcome>;
   /** Starts bootstrap if its flag is set and it is not already going. */
@@ -111,6 +119,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const executor =
       options.executor ??
       childRunExecutor({ abbotCommand: options.abbotCommand, runArgs: options.runArgs });
+    const deadlineWake = createDeadlineWake({
+      readMoment: () => readNextDeadline(paths),
+      nextCheckIn: () => task.getNextRun(),
+      // The same run a check-in starts, so it is refused while another run is under way.
+      wake: () => coordinator.request({ reason: 'schedule' }),
+      logger,
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.setTimer ? { setTimer: options.setTimer } : {}),
+    });
     const coordinator = createRunCoordinator({
       execute: (job, control) =>
         executor(job, {
@@ -122,7 +139,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         }),
       timeLimitMs: options.runTimeLimitMs ?? config.RunTimeLimitHours * 3_600_000,
       logger,
-      record: (outcome) => appendRunLog(paths, outcome),
+      record: async (outcome) => {
+        // Every run may have moved the next deadline step; re-arm even if the log write fails.
+        const rearmed = deadlineWake.rearm(
+          outcome.startedAt === undefined ? undefined : new Date(outcome.startedAt),
+        );
+        await Promise.all([appendRunLog(paths, outcome), rearmed]);
+      },
+      ...(options.now ? { now: options.now } : {}),
     });
     cleanups.push(() => coordinator.close());
 
@@ -179,6 +203,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     cleanups.push(async () => {
       await task.destroy();
     });
+    cleanups.push(() => Promise.resolve(deadlineWake.close()));
+    await deadlineWake.rearm();
 
     let selfServiceUrl: string | undefined;
     if (options.selfService !== false) {
@@ -210,6 +236,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       socketPath: control.path,
       schedule,
       nextCheckIn: () => task.getNextRun(),
+      nextDeadlineWake: () => deadlineWake.armedFor(),
       requestRun: (request, onOutput) => coordinator.request(request, onOutput),
       startBootstrap,
       bootstrapDone: () => bootstrap,

@@ -27,7 +27,10 @@ export interface DeadlineStep {
   enforce: boolean;
   /** When it will be enforced, counting the lead every warning (including `warn`) promised. */
   enforceAt: Date;
-  /** When the next warning or the enforcement falls due (for a scheduler); undefined if now. */
+  /**
+   * When the next warning or the enforcement falls due after what this run does (for a
+   * scheduler); undefined when the item is enforced now.
+   */
   nextAt: Date | undefined;
 }
 
@@ -50,11 +53,15 @@ export function deadlineStep(
   if (next !== undefined) {
     const dueAt = effective - next * MINUTE_MS;
     const due = t >= dueAt;
+    // Once this warning is given now, the scheduler's next moment is the step after it.
+    const after = due
+      ? deadlineStep(deadline, [...sent, { minutes: next, at: now.toISOString() }], now, schedule)
+      : undefined;
     return {
       warn: due ? next : undefined,
       enforce: false,
       enforceAt: new Date(due ? Math.max(effective, t + next * MINUTE_MS) : effective),
-      nextAt: due ? undefined : new Date(dueAt),
+      nextAt: due ? after?.nextAt : new Date(dueAt),
     };
   }
   return {

@@ -32,7 +32,9 @@ import { packageUrl } from '../sync/repo-urls.js';
 import { strongerRestartAction } from '../platform/restart-action.js';
 import { installEntry, removeEntry, type ItemOutcome } from './apply-item.js';
 import { runningBlockers } from './blocking-apps.js';
+import { consoleSeat } from './console-seat.js';
 import { applyDeadlines } from '../deadlines/deadline-session.js';
+import { earliestDate } from '../deadlines/next-deadline.js';
 import { notifierFor } from '../notify/notify-user.js';
 import {
   osUpgradeContextFrom,
@@ -375,6 +377,8 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
     const appleSession: typeof runAppleUpdateSession = ctx.only
       ? () => Promise.resolve({ results: [], remaining: [], userActionRequired: false })
       : runAppleUpdateSession;
+    // Asked once, for Apple's updates and the report; not knowing is logged, never fatal.
+    const seat = await consoleSeat(platform, logger);
     const apple = await appleSession({
       platform,
       config,
@@ -382,7 +386,8 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
       mode: ctx.mode,
       notifier: notifierFor(platform, logger),
       now,
-      consoleUser: await platform.consoleUser().catch(() => undefined),
+      consoleUser: seat.user,
+      consoleUserKnown: seat.known,
       ...(typeof ctx.facts?.['arch'] === 'string' ? { arch: ctx.facts['arch'] } : {}),
       progress,
     });
@@ -468,6 +473,11 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
         'A restart is required to finish; it has been recorded (see abbot status).',
       );
     }
+    // The daemon wakes for this; a self-service request saw only its own items, so it keeps the
+    // moment the last full session worked out.
+    if (!ctx.only) {
+      await state.recordNextDeadline(earliestDate([deadlines?.nextAt, apple.nextDeadlineAt]));
+    }
     await state.finishRun({
       restartRequired,
       logoutRequired: restart === 'RequireLogout',
@@ -484,10 +494,7 @@ export async function runInstall(ctx: InstallContext): Promise<InstallOutcome> {
       warnings,
       restartRequired,
       logoutRequired: restart === 'RequireLogout',
-      ...(await platform.consoleUser().then(
-        (u) => (u ? { consoleUser: u } : {}),
-        () => ({}),
-      )),
+      ...(seat.user ? { consoleUser: seat.user } : {}),
       availableDiskSpaceKb: 0,
       version: abbotVersion(),
       itemsToInstall: leftInstalls,

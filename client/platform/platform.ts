@@ -117,6 +117,12 @@ export interface Platform {
    */
   requestRestart(reason: string): Promise<void>;
   /**
+   * Restarts the machine now, for a caller that has decided it must (bootstrap). On macOS runs
+   * `shutdown -r now` (AppError COMMAND_FAILED with its stderr when it fails); the sandbox restarts
+   * nothing and records the request as `requestRestart` does.
+   */
+  restartNow(reason: string): Promise<void>;
+  /**
    * Executable paths of running processes, for blocking_applications. On macOS from `ps`; in the
    * sandbox from `<root>/Library/Abbot/processes.txt` (one path a line), its stand-in for `ps`.
    */

@@ -73,6 +73,9 @@ export async function runAuto(ctx: AutoRunContext): Promise<AutoRunOutcome> {
       'run.suppressed',
       'SuppressAutoInstall is set: nothing is installed automatically.',
     );
+    // Nothing is enforced either, so no deadline step is left for the daemon to wake for.
+    const { openClientState } = await import('../state/client-state.js');
+    await (await openClientState(platform.paths, { logger })).recordNextDeadline(undefined);
     return { exitCode: checkFailed ? 1 : 0, checkFailed };
   }
   const user = await platform.consoleUser();

@@ -70,6 +70,11 @@ export interface ClientStateData {
   version: 1;
   lastCheck?: LastCheck;
   lastRun?: LastRun;
+  /**
+   * When the next deadline step (a warning or a forced install) falls due (ISO), as the last full
+   * install session worked it out; absent when none is coming. The daemon wakes for it.
+   */
+  nextDeadlineAt?: string;
   /** Oldest first; at most {@link MAX_HISTORY}. */
   history: InstallRecord[];
 }
@@ -100,6 +105,8 @@ export interface ClientState {
   recordResult(record: InstallRecordInput): Promise<void>;
   /** Marks the current run finished. */
   finishRun(outcome: FinishRunInput): Promise<void>;
+  /** Records when the next deadline step falls due; undefined clears it. */
+  recordNextDeadline(at: Date | undefined): Promise<void>;
   /** True when a run asked for a restart and the machine has not booted since. */
   pendingRestart(bootedAt?: Date): boolean;
   /** The newest `n` failed records, newest first. */
@@ -206,6 +213,7 @@ export function normalizeClientState(value: unknown): ClientStateData | undefine
   const lastRun = lastRunFrom(value['lastRun']);
   if (lastCheck) state.lastCheck = lastCheck;
   if (lastRun) state.lastRun = lastRun;
+  if (isIso(value['nextDeadlineAt'])) state.nextDeadlineAt = iso(value['nextDeadlineAt']);
   if (Array.isArray(value['history'])) {
     for (const entry of value['history']) {
       const record = recordFrom(entry);
@@ -331,6 +339,14 @@ class LowClientState implements ClientState {
         restartRequired: run.restartRequired || outcome.restartRequired,
         logoutRequired: outcome.logoutRequired,
       };
+    });
+  }
+
+  recordNextDeadline(at: Date | undefined): Promise<void> {
+    const next = at === undefined ? undefined : iso(at);
+    return this.mutate((data) => {
+      if (next === undefined) delete data.nextDeadlineAt;
+      else data.nextDeadlineAt = next;
     });
   }
 

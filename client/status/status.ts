@@ -62,6 +62,8 @@ export interface StatusReport {
     problems: { name: string; reason: string }[];
   };
   restart: RestartStatus;
+  /** When the next deadline step (a warning or a forced install) falls due (ISO); null if none. */
+  nextDeadlineAt: string | null;
   /** The newest failed installs and removals, newest first. */
   lastFailures: InstallRecord[];
   /** Files that could not be read, and why. */
@@ -216,12 +218,14 @@ export async function readStatus(
   let lastCheck: LastCheck | null = null;
   let lastRun: LastRun | null = null;
   let history: InstallRecord[] = [];
+  let nextDeadlineAt: string | null = null;
   try {
     const state = await peekClientState(paths);
     if (state.state === 'ok') {
       lastCheck = state.value.lastCheck ?? null;
       lastRun = state.value.lastRun ?? null;
       history = state.value.history;
+      nextDeadlineAt = state.value.nextDeadlineAt ?? null;
     } else if (state.state === 'corrupt') {
       warnings.push(
         `${join(paths.stateDir, 'state.json')}: ${state.reason}; the next run moves it aside`,
@@ -258,9 +262,23 @@ export async function readStatus(
     lastRun,
     pending: pendingFrom(info),
     restart,
+    nextDeadlineAt,
     lastFailures: failuresIn(history, options.failures ?? 5),
     warnings,
   };
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** `2026-03-08 10:50:00 +01:00`: the Mac's own clock, the offset making it unambiguous. */
+function localTime(iso: string): string {
+  const at = new Date(iso);
+  const offset = -at.getTimezoneOffset();
+  // Shifted by the offset, the UTC fields read as the local ones.
+  const local = new Date(at.getTime() + offset * 60_000).toISOString();
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  return `${local.slice(0, 10)} ${local.slice(11, 19)} ${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
 }
 
 function versionSuffix(v: string | undefined): string {
@@ -291,6 +309,8 @@ export function formatStatus(report: StatusReport): string {
       `Last run:   ${run.kind}, started ${run.at}, not finished (running, or interrupted)`,
     );
   else lines.push(`Last run:   ${run.kind}, ${run.at} to ${run.finishedAt}, ${run.result}`);
+  if (report.nextDeadlineAt !== null)
+    lines.push(`Next deadline step: ${localTime(report.nextDeadlineAt)}`);
 
   const section = (title: string, rows: string[]): void => {
     if (rows.length === 0) return;

@@ -16,9 +16,9 @@
  *   unshared files removed, `pkgutil --forget` (remove-packages.ts). Disk images (copy_from_dmg,
  *   a package on a .dmg): `hdiutil attach`/`detach`, `ditto`, `xattr`, `chown`, `chmod`
  *   (disk-image.ts).
- * - Restarting: NEVER done here. `requestRestart` records the need in
- *   `/Library/Abbot/restart-requested.json` for `abbot status` and the caller, which decides when
- *   (Munki waits for the user to agree, or restarts only when nobody is logged in).
+ * - Restarting: `requestRestart` only records the need in `/Library/Abbot/restart-requested.json`
+ *   for `abbot status` and the caller, which decides when (Munki waits for the user to agree, or
+ *   restarts only when nobody is logged in); `restartNow` runs `shutdown -r now` once it has.
  *
  * `commandRoot` runs every tool from under another folder (`<commandRoot>/usr/sbin/pkgutil`), so
  * tests on any OS can put fake executables there that print real recorded macOS output.
@@ -40,8 +40,8 @@ import { composeFacts, networkAddresses } from '../sandbox/facts.js';
 import type { MachineInfo } from '../sandbox/facts.js';
 import { rootedFiles } from '../sandbox/files.js';
 import { DEFAULT_SCRIPT_TIMEOUT_MS, runEmbeddedScript } from '../sandbox/scripts.js';
-import { copyFromDmgOnMac, installPackageFromDmgOnMac } from './disk-image.js';
-import { consoleUser, installPackageOnMac } from './install-package.js';
+import { copyFromDmgOnMac, DISK_IMAGE_TOOLS, installPackageFromDmgOnMac } from './disk-image.js';
+import { consoleUser, INSTALL_TOOLS, installPackageOnMac } from './install-package.js';
 import type { MacosInstallContext } from './install-package.js';
 import { parsePmsetBatt } from './power.js';
 import { removePackagesOnMac } from './remove-packages.js';
@@ -54,14 +54,10 @@ export const MACOS_TOOLS = {
   swVers: '/usr/bin/sw_vers',
   pmset: '/usr/bin/pmset',
   pkgutil: '/usr/sbin/pkgutil',
-  installer: '/usr/sbin/installer',
-  stat: '/usr/bin/stat',
   ps: '/bin/ps',
-  hdiutil: '/usr/bin/hdiutil',
-  ditto: '/usr/bin/ditto',
-  chown: '/usr/sbin/chown',
-  chmod: '/bin/chmod',
-  xattr: '/usr/bin/xattr',
+  shutdown: '/sbin/shutdown',
+  ...INSTALL_TOOLS,
+  ...DISK_IMAGE_TOOLS,
 } as const;
 
 /** Options of the macOS platform. */
@@ -82,6 +78,8 @@ export interface MacosPlatformOptions {
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
 const DEFAULT_INSTALL_TIMEOUT_MS = 2 * 60 * 60_000;
+/** shutdown forks and its parent exits at once; a minute is far beyond a working one. */
+const RESTART_TIMEOUT_MS = 60_000;
 
 /** The platform for the Mac this runs on. */
 export function macosPlatform(options: MacosPlatformOptions = {}): Platform {
@@ -212,6 +210,14 @@ export function macosPlatform(options: MacosPlatformOptions = {}): Platform {
         packageIds,
       ),
     requestRestart: (reason) => writeRestartRequest(paths, reason),
+    restartNow: async (reason) => {
+      const argv = [tool(MACOS_TOOLS.shutdown), '-r', 'now'];
+      logger.info('platform.restart.now', `restarting now: ${reason}`, { argv });
+      const result = await runCommand(argv, { timeoutMs: RESTART_TIMEOUT_MS });
+      if (result.exitCode !== 0 || result.timedOut) {
+        throw new CommandError(argv, result, { hint: 'restarting needs root: run abbot as root' });
+      }
+    },
     listProcesses: async () => {
       // `comm` is the executable's full path on macOS, which blocking_applications matching needs.
       const r = await runCommand([tool(MACOS_TOOLS.ps), '-axo', 'comm='], { timeoutMs });

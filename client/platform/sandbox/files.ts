@@ -9,23 +9,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import { parsePlist } from '../../../formats/index.js';
 import type { PlistValue } from '../../../formats/index.js';
+import { isInside, safeParts } from './sandbox-paths.js';
 
 /** The host path for a macOS `path` under `root`, or undefined when `..` would climb above `/`. */
 export function hostPathFor(root: string, path: string): string | undefined {
-  const parts: string[] = [];
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (parts.length === 0) return undefined;
-      parts.pop();
-    } else {
-      parts.push(part);
-    }
-  }
-  return join(root, ...parts);
+  const parts = safeParts(path);
+  return parts === undefined ? undefined : join(root, ...parts);
 }
 
 /** The file operations of a Platform, over macOS paths under one root. */
@@ -46,8 +38,7 @@ export function rootedFiles(root: string): RootedFiles {
     try {
       realRoot ??= realpath(root);
       const [base, real] = await Promise.all([realRoot, realpath(host)]);
-      const inside = base === sep || real === base || real.startsWith(base + sep);
-      return inside ? real : undefined;
+      return isInside(base, real) ? real : undefined;
     } catch {
       realRoot = undefined; // the root itself may appear later (a sandbox being built)
       return undefined;

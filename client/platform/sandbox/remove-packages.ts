@@ -25,6 +25,7 @@ import type { AbbotPaths, RemovalResult } from '../platform.js';
 import { hostPathFor } from './files.js';
 import { forgetReceipt, readReceiptPaths } from './receipt-writer.js';
 import { readReceiptsFolder } from './receipts.js';
+import { isInside, safeParts } from './sandbox-paths.js';
 
 /** One receipt's paths, relative to the volume (`Applications/Foo.app`, no leading `/`). */
 export interface OwnedPaths {
@@ -38,17 +39,8 @@ export interface OwnedPaths {
  * undefined when the result would climb above `/`.
  */
 export function volumePath(installLocation: string, path: string): string | undefined {
-  const parts: string[] = [];
-  for (const part of [...installLocation.split('/'), ...path.split('/')]) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (parts.length === 0) return undefined;
-      parts.pop();
-    } else {
-      parts.push(part);
-    }
-  }
-  return parts.length === 0 ? undefined : parts.join('/');
+  const parts = safeParts(`${installLocation}/${path}`);
+  return parts === undefined || parts.length === 0 ? undefined : parts.join('/');
 }
 
 /**
@@ -81,8 +73,6 @@ export async function removeOwnedPaths(
   const kept: string[] = [];
   const errors: string[] = [];
   const rootReal = await realpath(root);
-  const inside = (real: string): boolean =>
-    rootReal === '/' || real === rootReal || real.startsWith(`${rootReal}/`);
   const folderOk = new Map<string, boolean>();
   for (const rel of paths) {
     const macPath = `/${rel}`;
@@ -96,7 +86,7 @@ export async function removeOwnedPaths(
     if (ok === undefined) {
       const real = await realpath(parent).catch(() => undefined);
       // A missing parent means the item is gone too; report nothing for it below.
-      ok = real === undefined ? true : inside(real);
+      ok = real === undefined ? true : isInside(rootReal, real);
       folderOk.set(parent, ok);
     }
     if (!ok) {

@@ -83,6 +83,8 @@ export function sandboxPlatform(root: string, options: SandboxPlatformOptions = 
       ),
     removePackages: (packageIds) => removePackagesInSandbox({ paths, logger }, packageIds),
     requestRestart: (reason) => writeRestartRequest(paths, reason, options.now?.()),
+    // A sandbox has no machine to restart: the record is what a test watches for.
+    restartNow: (reason) => writeRestartRequest(paths, reason, options.now?.()),
     // The sandbox's stand-ins for `ps` and the console owner: files a test or demo writes.
     listProcesses: async () => {
       const text = await readFile(join(paths.stateDir, 'processes.txt'), 'utf8').catch(() => '');

@@ -69,7 +69,7 @@ async function setup(update: AppleUpdate, installSleep?: number) {
   const session = (
     now: string,
     consoleUser: string | undefined,
-    extra: { timeoutMs?: number } = {},
+    extra: { timeoutMs?: number; consoleUserKnown?: boolean } = {},
   ) =>
     runAppleUpdateSession({
       platform,
@@ -179,6 +179,34 @@ describe('a hung softwareupdate', () => {
     ]);
     expect(r.remaining.map((u) => u.label)).toEqual([VENTURA.label]);
     expect(t.logger.entries.some((e) => e.event === 'appleupdates.install.failed')).toBe(true);
+  });
+});
+
+describe('when the console user cannot be told', () => {
+  it('installs at the login window with --restart, but never restarts for an unknown user', async () => {
+    const known = await setup(VENTURA);
+    await known.session('2026-03-02T00:00:00Z', undefined);
+    expect(await softwareupdateCalls(known.root)).toEqual([
+      ['--install', VENTURA.label, '--agree-to-license', '--restart'],
+    ]);
+
+    const unknown = await setup(VENTURA);
+    const r = await unknown.session('2026-03-02T00:00:00Z', undefined, { consoleUserKnown: false });
+    expect(r.results).toEqual([expect.objectContaining({ result: 'success' })]);
+    // Someone may be working: installed, and the restart is left to them (recorded, not forced).
+    expect(await softwareupdateCalls(unknown.root)).toEqual([
+      ['--install', VENTURA.label, '--agree-to-license'],
+    ]);
+  });
+
+  it('warns before a deadline and installs without forcing the restart', async () => {
+    const t = await setup({ ...VENTURA, deadline: new Date('2026-03-08T12:00:00Z') });
+    const r = await t.session('2026-03-08T12:00:00Z', undefined, { consoleUserKnown: false });
+    expect(r.results).toEqual([expect.objectContaining({ result: 'success' })]);
+    expect((await t.notifications()).map((n) => n.title)).toEqual(['Restart in 60 minutes']);
+    expect(await softwareupdateCalls(t.root)).toEqual([
+      ['--install', VENTURA.label, '--agree-to-license'],
+    ]);
   });
 });
 

@@ -69,6 +69,27 @@ describe('deadlineStep (60/30/10/5 minutes, each mandatory)', () => {
       at('11:00').toISOString(),
     );
   });
+
+  it.each<[string, SentWarning[], string, string | undefined]>([
+    ['after the 60-minute warning given now: the 30-minute one', [], '11:00', '11:30'],
+    ['after a late 30-minute warning: the 10-minute one', sent([60, '13:00']), '14:10', '14:30'],
+    [
+      'after the 5-minute warning: the enforcement',
+      sent([60, '11:00'], [30, '11:30'], [10, '11:50']),
+      '11:55',
+      '12:00',
+    ],
+    [
+      'nothing once it is enforced',
+      sent([60, '11:00'], [30, '11:30'], [10, '11:50'], [5, '11:55']),
+      '12:00',
+      undefined,
+    ],
+  ])('tells a scheduler the step %s', (_what, given, now, nextAt) => {
+    expect(deadlineStep(DEADLINE, given, at(now)).nextAt?.toISOString()).toBe(
+      nextAt === undefined ? undefined : at(nextAt).toISOString(),
+    );
+  });
 });
 
 describe('giveWarning', () => {

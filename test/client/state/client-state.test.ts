@@ -275,3 +275,35 @@ describe('normalizeClientState', () => {
     });
   });
 });
+
+describe('next deadline step', () => {
+  it('records the moment as an ISO string, on disk before it returns', async () => {
+    const state = await openClientState(paths());
+    await state.recordNextDeadline(new Date('2026-05-01T11:50:00Z'));
+    expect((await onDisk()).nextDeadlineAt).toBe('2026-05-01T11:50:00.000Z');
+    expect(state.data.nextDeadlineAt).toBe('2026-05-01T11:50:00.000Z');
+  });
+
+  it('clears it, keeping everything else', async () => {
+    const state = await openClientState(paths());
+    await state.recordResult({ ...record(), at: new Date('2026-05-01T10:00:00Z') });
+    await state.recordNextDeadline(new Date('2026-05-01T11:50:00Z'));
+    await state.recordNextDeadline(undefined);
+    const data = await onDisk();
+    expect(data).not.toHaveProperty('nextDeadlineAt');
+    expect(data.history).toEqual([record()]);
+  });
+
+  it.each([
+    ['keeps a valid moment', '2026-05-01T11:50:00.000Z', '2026-05-01T11:50:00.000Z'],
+    ['normalises a moment with an offset', '2026-05-01T12:50:00+01:00', '2026-05-01T11:50:00.000Z'],
+    ['drops a moment that is not a date', 'soon', undefined],
+    ['drops a moment that is not a string', 1746100200000, undefined],
+  ])('%s', (_name, value, expected) => {
+    expect(normalizeClientState({ version: 1, history: [], nextDeadlineAt: value })).toEqual({
+      version: 1,
+      history: [],
+      ...(expected === undefined ? {} : { nextDeadlineAt: expected }),
+    });
+  });
+});

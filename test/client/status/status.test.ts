@@ -104,6 +104,7 @@ describe('readStatus', () => {
       lastRun: null,
       pending: { installs: [], removals: [], problems: [] },
       restart: { required: false, logoutRequired: false, reasons: [], items: [] },
+      nextDeadlineAt: null,
       lastFailures: [],
       warnings: [],
     });
@@ -211,6 +212,15 @@ describe('readStatus', () => {
     expect(await readdir(stateDir)).toEqual(['state.json']);
   });
 
+  it('reports the next deadline step the last run recorded', async () => {
+    await put(
+      'state.json',
+      JSON.stringify({ ...state, nextDeadlineAt: '2026-05-01T11:50:00.000Z' }),
+    );
+    const report = await readStatus(paths, { bootedAt: BOOT });
+    expect(report.nextDeadlineAt).toBe('2026-05-01T11:50:00.000Z');
+  });
+
   it('names a malformed InstallInfo.plist in a warning', async () => {
     await put('InstallInfo.plist', '<plist><dict><key>managed_installs</key>');
     const report = await readStatus(paths, { bootedAt: BOOT });
@@ -244,6 +254,7 @@ describe('formatStatus', () => {
       items: ['Foo'],
       since: '2026-05-01T09:02:00Z',
     },
+    nextDeadlineAt: null,
     lastFailures: [state.history[2]!],
     warnings: [],
   };
@@ -281,6 +292,7 @@ describe('formatStatus', () => {
         lastRun: null,
         pending: { installs: [], removals: [], problems: [] },
         restart: { required: false, logoutRequired: false, reasons: [], items: [] },
+        nextDeadlineAt: null,
         lastFailures: [],
         warnings: [],
       }),
@@ -311,7 +323,37 @@ describe('formatStatus', () => {
     );
   });
 
+  it('shows the next deadline step in local time, with the offset', () => {
+    const text = formatStatus({ ...full, nextDeadlineAt: '2026-05-01T11:50:00.000Z' });
+    const line = /^Next deadline step: (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) ([+-]\d\d:\d\d)$/m.exec(
+      text,
+    );
+    expect(line).not.toBeNull();
+    const [, day, time, offset] = line!;
+    // Read back as the local time it claims to be, it is the same instant.
+    expect(new Date(`${day}T${time}${offset}`).toISOString()).toBe('2026-05-01T11:50:00.000Z');
+    const local = new Date('2026-05-01T11:50:00.000Z');
+    expect(time).toBe(
+      [local.getHours(), local.getMinutes(), local.getSeconds()]
+        .map((n) => String(n).padStart(2, '0'))
+        .join(':'),
+    );
+    expect(text.indexOf('Next deadline step')).toBeGreaterThan(text.indexOf('Last run:'));
+  });
+
+  it('has no deadline line when no step is coming', () => {
+    expect(formatStatus(full)).not.toContain('Next deadline step');
+  });
+
   it('prints the JSON form as one object that parses back to the report', () => {
     expect(JSON.parse(formatStatusJson(full))).toEqual(full);
+  });
+
+  it('carries the next deadline step in the JSON form', () => {
+    const json = JSON.parse(
+      formatStatusJson({ ...full, nextDeadlineAt: '2026-05-01T11:50:00.000Z' }),
+    ) as StatusReport;
+    expect(json.nextDeadlineAt).toBe('2026-05-01T11:50:00.000Z');
+    expect((JSON.parse(formatStatusJson(full)) as StatusReport).nextDeadlineAt).toBeNull();
   });
 });
