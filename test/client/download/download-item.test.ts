@@ -312,18 +312,31 @@ describe('downloadItem: resuming', () => {
 
   it('keeps the partial when the connection drops mid-body, then resumes it', async () => {
     const half = pkg.subarray(0, SIZE / 2);
+    // Dropped only once the client has bytes of the body in hand: a timer alone could fire, on a
+    // loaded machine, before any byte was read, and a reset may discard what the kernel still holds.
+    let drop: (() => void) | undefined;
     server.setRoute(
       '/Tool-1.0.pkg',
-      routes.sequence((req, res) => {
+      routes.sequence(async (req, res) => {
+        // The validators the static route sends for the same file: a Last-Modified that differed
+        // (a second boundary passed since the file was written) would rightly forbid the resume.
+        const { mtimeMs } = await stat(join(repo, 'Tool-1.0.pkg'));
         res.writeHead(200, {
           'content-length': String(SIZE),
           etag: etagFor(pkg),
-          'last-modified': new Date().toUTCString(),
+          'last-modified': new Date(Math.floor(mtimeMs / 1000) * 1000).toUTCString(),
         });
-        res.write(half, () => setTimeout(() => req.socket.destroy(), 50));
+        drop = () => req.socket.destroy();
+        res.write(half);
       }, honourIfRange('Tool-1.0.pkg')),
     );
-    const error = await rejection(download());
+    const error = await rejection(
+      download({
+        onProgress: ({ received }) => {
+          if (received > 0) drop?.();
+        },
+      }),
+    );
     expect(error).toBeInstanceOf(FetchError);
     expect((error as FetchError).reason).toBe('truncated');
     expect(await exists(dest)).toBe(false);
