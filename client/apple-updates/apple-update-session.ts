@@ -122,8 +122,10 @@ export async function runAppleUpdateSession(
     let enforce = false;
     if (update.deadline) {
       if (atLoginWindow(ctx)) {
-        // Nobody to warn: the deadline itself is enough.
+        // Nobody to warn: the deadline itself is enough, and the daemon wakes for it.
         enforce = now >= update.deadline;
+        if (!enforce && (!nextDeadlineAt || update.deadline < nextDeadlineAt))
+          nextDeadlineAt = update.deadline;
       } else {
         const record = seen.updates[update.label] ?? {
           firstSeen: update.firstSeen.toISOString(),

@@ -1,10 +1,12 @@
 /**
- * Deadlines in an install session with a user logged in: each pending item with a deadline
+ * Deadlines in an install session. With a user logged in, each pending item with a deadline
  * (force_install_after_date, deferral_days, max_deferrals) gets its reminders (each one a
  * deferral) and its 60/30/10/5-minute warnings through the notification seam, and once every
  * warning's lead has passed it is installed without waiting for the user, even when it needs a
  * restart (Munki forces the logout for those at the deadline; Abbot installs and records the
- * restart). The record of what was seen and said is updated in one locked write.
+ * restart). At the login window there is nobody to warn: an item is forced at its deadline (which
+ * matters outside the InstallWindow, where only unattended items would otherwise go). The record
+ * of what was seen and said is updated in one locked write.
  */
 import type { PlistDict } from '../../formats/index.js';
 import type { Logger } from '../../lib/log.js';
@@ -20,7 +22,7 @@ import {
   type DeferralData,
   type DeferralRecord,
 } from './deferrals.js';
-import { deadlineStep, giveWarning } from './warnings.js';
+import { DEADLINE_WARNING_MINUTES, deadlineStep, giveWarning } from './warnings.js';
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -87,8 +89,15 @@ export async function applyDeadlines(
         }
       }
       const deadline = itemDeadline(item, policy, record, ctx.utcOffsetMinutes);
-      if (deadline !== undefined && ctx.userLoggedIn) {
-        const step = deadlineStep(deadline, record.warnings, ctx.now);
+      if (deadline !== undefined) {
+        // Nobody to warn at the login window: the deadline itself is enough (plus the lead of any
+        // warning a user was given before logging out).
+        const step = deadlineStep(
+          deadline,
+          record.warnings,
+          ctx.now,
+          ctx.userLoggedIn ? DEADLINE_WARNING_MINUTES : [],
+        );
         if (step.warn !== undefined) {
           await giveWarning(
             ctx.notifier,

@@ -182,6 +182,31 @@ describe('a hung softwareupdate', () => {
   });
 });
 
+describe('deadline at the login window', () => {
+  it('names the deadline as the next moment until it is due (unattended: restart items wait)', async () => {
+    const deadline = new Date('2026-03-08T12:00:00Z');
+    const t = await setup({ ...VENTURA, deadline });
+    const session = (now: string) =>
+      runAppleUpdateSession({
+        platform: t.platform,
+        config: CONFIG,
+        logger: t.logger,
+        mode: 'unattended',
+        notifier: loggingNotifier(t.platform.paths, t.logger),
+        now: () => new Date(now),
+        consoleUser: undefined,
+        arch: 'x86_64',
+      });
+    const early = await session('2026-03-08T10:00:00Z');
+    expect(early.results[0]?.result).toBe('skipped');
+    expect(early.nextDeadlineAt).toEqual(deadline);
+    const due = await session('2026-03-08T12:00:00Z');
+    expect(due.results[0]?.result).toBe('success');
+    expect(due.nextDeadlineAt).toBeUndefined();
+    expect(await t.notifications()).toEqual([]);
+  });
+});
+
 describe('when the console user cannot be told', () => {
   it('installs at the login window with --restart, but never restarts for an unknown user', async () => {
     const known = await setup(VENTURA);

@@ -5,6 +5,7 @@ import { buildPlist, type PlistDict } from '../../../formats/index.js';
 import { memoryLogger } from '../../../lib/log.js';
 import { loadConfig } from '../../../client/config.js';
 import { runInstall } from '../../../client/install/run-install.js';
+import { readNextDeadline } from '../../../client/deadlines/next-deadline.js';
 import { notificationLogPath } from '../../../client/notify/notify-user.js';
 import { sandboxPlatform } from '../../../client/platform/sandbox/sandbox-platform.js';
 import { makeSandboxRoot } from '../../helpers/sandbox-root.js';
@@ -41,7 +42,7 @@ async function plan(item: PlistDict): Promise<void> {
   );
 }
 
-/** One `run --auto` install session with alice logged in, at `at`. */
+/** One `run --auto` install session (alice logged in, unless the test logged her out), at `at`. */
 async function autoRun(at: Date): Promise<string[]> {
   const platform = sandboxPlatform(root);
   const config = await loadConfig({ paths: platform.paths });
@@ -120,5 +121,26 @@ describe('deadlines in run --auto with a user logged in', () => {
       items: Record<string, unknown>;
     };
     expect(state.items).toEqual({});
+  });
+});
+
+describe('deadlines at the login window outside the InstallWindow (unattended items only)', () => {
+  beforeEach(async () => {
+    await rm(root, { recursive: true, force: true });
+    root = await makeSandboxRoot({ preferences: { DaysBetweenNotifications: 0 } });
+  });
+
+  it('waits for the deadline, wakes the daemon for it, then installs without warning anyone', async () => {
+    await plan({
+      name: 'SecurityPatch',
+      RestartAction: 'RequireRestart',
+      force_install_after_date: plus(90),
+    });
+    expect(await autoRun(plus(0))).toEqual(['SecurityPatch:skipped']);
+    expect(await readNextDeadline(sandboxPlatform(root).paths)).toEqual(plus(90));
+
+    expect(await autoRun(plus(90))).toEqual(['SecurityPatch:success']);
+    expect(await notifications()).toEqual([]);
+    expect(await readNextDeadline(sandboxPlatform(root).paths)).toBeUndefined();
   });
 });
