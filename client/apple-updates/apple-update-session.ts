@@ -14,6 +14,7 @@ import { describeError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { noProgress, type Progress } from '../../lib/progress.js';
 import type { Config } from '../config.js';
+import { earliestDate } from '../deadlines/next-deadline.js';
 import type { Notifier } from '../notify/notify-user.js';
 import type { Platform, RestartAction } from '../platform/platform.js';
 import type { AppleUpdate } from './apple-update-types.js';
@@ -124,8 +125,7 @@ export async function runAppleUpdateSession(
       if (atLoginWindow(ctx)) {
         // Nobody to warn: the deadline itself is enough, and the daemon wakes for it.
         enforce = now >= update.deadline;
-        if (!enforce && (!nextDeadlineAt || update.deadline < nextDeadlineAt))
-          nextDeadlineAt = update.deadline;
+        if (!enforce) nextDeadlineAt = earliestDate([nextDeadlineAt, update.deadline]);
       } else {
         const record = seen.updates[update.label] ?? {
           firstSeen: update.firstSeen.toISOString(),
@@ -144,8 +144,7 @@ export async function runAppleUpdateSession(
           });
         }
         enforce = step.enforce;
-        if (step.nextAt && (!nextDeadlineAt || step.nextAt < nextDeadlineAt))
-          nextDeadlineAt = step.nextAt;
+        nextDeadlineAt = earliestDate([nextDeadlineAt, step.nextAt]);
       }
     }
     if (!enforce && update.deferredUntil && now < update.deferredUntil) {

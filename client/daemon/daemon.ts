@@ -1,8 +1,9 @@
 /**
  * `abbot daemon`, the long-running composition root launchd keeps alive: it schedules check-ins
- * with node-cron (and wakes between them for the next deadline step), owns the one run queue (scheduled check-ins, `abbot run` over the control
- * socket, self-service requests, bootstrap passes), serves self service on the loopback, and runs
- * bootstrap at startup when its flag is set. `close()` stops all of it cleanly (on SIGTERM).
+ * with node-cron (and wakes between them for the next deadline step), owns the one run queue
+ * (scheduled check-ins, `abbot run` over the control socket, self-service requests, bootstrap
+ * passes), serves self service on the loopback, and runs bootstrap at startup when its flag is
+ * set. `close()` stops all of it cleanly (on SIGTERM).
  */
 import { join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';

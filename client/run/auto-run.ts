@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { isInInstallWindow, parseInstallWindow } from '../daemon/check-in-schedule.js';
 import type { InstallMode, InstallOutcome } from '../install/run-install.js';
 import type { Platform } from '../platform/platform.js';
+import { openClientState } from '../state/client-state.js';
 
 /** What an unattended run needs; the composition root builds it. */
 export interface AutoRunContext {
@@ -74,7 +75,6 @@ export async function runAuto(ctx: AutoRunContext): Promise<AutoRunOutcome> {
       'SuppressAutoInstall is set: nothing is installed automatically.',
     );
     // Nothing is enforced either, so no deadline step is left for the daemon to wake for.
-    const { openClientState } = await import('../state/client-state.js');
     await (await openClientState(platform.paths, { logger })).recordNextDeadline(undefined);
     return { exitCode: checkFailed ? 1 : 0, checkFailed };
   }

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPlistDict, parsePlist, type PlistDict } from '../../formats/index.js';
 import { describeError } from '../../lib/errors.js';
+import { localUtcOffsetMinutes } from '../deadlines/force-install-after-date.js';
 import type { AbbotPaths } from '../platform/platform.js';
 import {
   bootTime,
@@ -273,7 +274,7 @@ const pad2 = (n: number): string => String(n).padStart(2, '0');
 /** `2026-03-08 10:50:00 +01:00`: the Mac's own clock, the offset making it unambiguous. */
 function localTime(iso: string): string {
   const at = new Date(iso);
-  const offset = -at.getTimezoneOffset();
+  const offset = localUtcOffsetMinutes(at);
   // Shifted by the offset, the UTC fields read as the local ones.
   const local = new Date(at.getTime() + offset * 60_000).toISOString();
   const sign = offset < 0 ? '-' : '+';
